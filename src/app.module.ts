@@ -1,0 +1,18 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { AuthModule } from './auth/auth.module';
+import { AppConfig } from './config/config';
+import { CoreModule } from './config/config.module';
+import { Engine } from './engine/engine';
+import { EndpointsModule } from './endpoints/endpoints.module';
+import { HealthController } from './health/health.controller';
+
+@Module({})
+export class AppModule {
+  static register(config: AppConfig, engine: Engine): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [CoreModule.register(config, engine), AuthModule, EndpointsModule],
+      controllers: [HealthController],
+    };
+  }
+}

@@ -1,0 +1,33 @@
+import 'reflect-metadata';
+import { INestApplication, LogLevel as NestLogLevel } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { AppModule } from './app.module';
+import { HttpExceptionFilter } from './common/http-exception.filter';
+import { ApiValidationPipe } from './common/validation.pipe';
+import { AppConfig, LOG_LEVELS } from './config/config';
+import { Engine, openEmbeddedEngine } from './engine/engine';
+import { buildOpenApiDocument, serveOpenApi } from './openapi/openapi';
+
+export interface RunningApp {
+  app: INestApplication;
+  engine: Engine;
+}
+
+/** Builds the whole service on an opened engine; `main.ts` and the e2e tests share it. */
+export async function createApp(config: AppConfig, engine = openEmbeddedEngine(config.dataDir)): Promise<RunningApp> {
+  const logger = LOG_LEVELS.slice(0, LOG_LEVELS.indexOf(config.logLevel) + 1) as NestLogLevel[];
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.register(config, engine), {
+    logger,
+    bodyParser: true,
+  });
+  app.disable('x-powered-by');
+  app.useGlobalPipes(new ApiValidationPipe());
+  app.useGlobalFilters(new HttpExceptionFilter());
+  app.enableShutdownHooks(['SIGTERM', 'SIGINT'], { useProcessExit: true });
+  serveOpenApi(app, buildOpenApiDocument(app));
+  engine.projections.start();
+  // Read models must be current before the first request is served.
+  await engine.projections.waitFor(await engine.eventStore.headPosition());
+  return { app, engine };
+}

@@ -1,0 +1,64 @@
+import type { Statement } from 'better-sqlite3';
+import { RecordedEvent } from '../../eventstore/event-store';
+import { SqliteDatabase } from '../../eventstore/sqlite/sqlite-database';
+import { SqliteProjection } from '../../projections/sqlite/sqlite-projection';
+import { ACCESS_TOKEN_STREAM_PREFIX, AccessToken, AccessTokenEvent, evolve } from '../access-token';
+import { AccessTokensRepository } from '../access-tokens.repository';
+
+const SCHEMA = `
+  CREATE TABLE IF NOT EXISTS access_tokens (
+    id TEXT PRIMARY KEY,
+    token_hash TEXT NOT NULL UNIQUE,
+    created_at TEXT NOT NULL,
+    doc TEXT NOT NULL
+  );
+`;
+
+export class SqliteAccessTokens implements SqliteProjection, AccessTokensRepository {
+  readonly name = 'access_tokens';
+  readonly filter = { streamPrefixes: [ACCESS_TOKEN_STREAM_PREFIX] };
+  private readonly byId: Statement<[string], { doc: string }>;
+  private readonly byHash: Statement<[string], { doc: string }>;
+  private readonly all: Statement<[], { doc: string }>;
+  private readonly upsert: Statement<[string, string, string, string]>;
+
+  constructor(private readonly db: SqliteDatabase) {
+    db.exec(SCHEMA);
+    this.byId = db.prepare('SELECT doc FROM access_tokens WHERE id = ?');
+    this.byHash = db.prepare('SELECT doc FROM access_tokens WHERE token_hash = ?');
+    this.all = db.prepare('SELECT doc FROM access_tokens ORDER BY created_at DESC, id DESC');
+    this.upsert = db.prepare(
+      `INSERT INTO access_tokens (id, token_hash, created_at, doc) VALUES (?, ?, ?, ?)
+       ON CONFLICT (id) DO UPDATE SET doc = excluded.doc`,
+    );
+  }
+
+  apply(event: RecordedEvent): void {
+    const next = evolve(this.findByIdSync(String(event.data.tokenId)), event as unknown as AccessTokenEvent);
+    if (next) this.upsert.run(next.id, next.tokenHash, next.createdAt, JSON.stringify(next));
+  }
+
+  reset(): void {
+    this.db.exec('DELETE FROM access_tokens');
+  }
+
+  async findByHash(tokenHash: string): Promise<AccessToken | null> {
+    return parse(this.byHash.get(tokenHash));
+  }
+
+  async findById(id: string): Promise<AccessToken | null> {
+    return this.findByIdSync(id);
+  }
+
+  private findByIdSync(id: string): AccessToken | null {
+    return parse(this.byId.get(id));
+  }
+
+  async list(): Promise<AccessToken[]> {
+    return this.all.all().map((row) => JSON.parse(row.doc) as AccessToken);
+  }
+}
+
+function parse(row: { doc: string } | undefined): AccessToken | null {
+  return row ? (JSON.parse(row.doc) as AccessToken) : null;
+}

@@ -1,0 +1,50 @@
+import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
+import type { Response } from 'express';
+import { WrongExpectedRevisionError } from '../eventstore/event-store';
+import { ApiError, conflict, notFound, validationFailed } from './errors';
+
+interface BodyParserError {
+  type?: string;
+  status?: number;
+  body?: unknown;
+}
+
+/**
+ * Renders every error in the contract's shapes. Unknown errors become a bare 500 whose body
+ * carries no stack trace or message; the log line keeps the detail for operators.
+ */
+@Catch()
+export class HttpExceptionFilter implements ExceptionFilter {
+  private readonly logger = new Logger('HTTP');
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const response = host.switchToHttp().getResponse<Response>();
+    const error = this.toApiError(exception);
+    response.status(error.getStatus()).set(error.headers).json(error.body);
+  }
+
+  private toApiError(exception: unknown): ApiError {
+    if (exception instanceof ApiError) return exception;
+    if (exception instanceof WrongExpectedRevisionError) {
+      return conflict('The resource was changed concurrently; retry the request');
+    }
+    if (exception instanceof HttpException) return this.fromHttpException(exception);
+    this.logger.error(exception instanceof Error ? (exception.stack ?? exception.message) : String(exception));
+    return new ApiError(500, { error: 'InternalServerError', detail: 'Internal server error' });
+  }
+
+  private fromHttpException(exception: HttpException): ApiError {
+    const status = exception.getStatus();
+    if (status === 404) return notFound();
+    // body-parser errors reach Nest as HttpExceptions wrapping the parser's error.
+    const cause = exception.cause as BodyParserError | undefined;
+    const parserError = (cause ?? (exception.getResponse() as BodyParserError)) || {};
+    if (status === 400 && (parserError.type === 'entity.parse.failed' || /JSON/i.test(exception.message))) {
+      return validationFailed([
+        { type: 'json_invalid', loc: ['body'], msg: 'Request body is not valid JSON' },
+      ]);
+    }
+    const name = exception.name.replace(/Exception$/, '');
+    return new ApiError(status, { error: name, detail: exception.message });
+  }
+}

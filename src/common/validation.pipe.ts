@@ -1,0 +1,103 @@
+import { ArgumentMetadata, Injectable, PipeTransform } from '@nestjs/common';
+import { plainToInstance } from 'class-transformer';
+import { ValidationError, validate } from 'class-validator';
+import { ValidationProblem, validationFailed } from './errors';
+
+const LOCATION: Record<ArgumentMetadata['type'], string> = {
+  body: 'body',
+  query: 'query',
+  param: 'path',
+  custom: 'body',
+};
+
+/** class-validator constraint → the platform's error `type`. */
+const PROBLEM_TYPE: Record<string, string> = {
+  whitelistValidation: 'extra_forbidden',
+  isString: 'string_type',
+  isBoolean: 'bool_type',
+  isInt: 'int_parsing',
+  min: 'greater_than_equal',
+  max: 'less_than_equal',
+  isIn: 'enum',
+  isEnum: 'enum',
+  isUuid: 'uuid_parsing',
+  isArray: 'list_type',
+  maxLength: 'string_too_long',
+  minLength: 'string_too_short',
+  isObject: 'model_attributes_type',
+};
+
+/** Decorator context naming the allowed values, so an array gets one problem per bad item. */
+export interface AllowedValuesContext {
+  allowed: readonly string[];
+}
+
+/**
+ * Validates bodies, queries and paths against their DTOs and answers 422 with one entry per
+ * problem. Unknown body fields are problems too (they usually mean a typo in a field name).
+ */
+@Injectable()
+export class ApiValidationPipe implements PipeTransform {
+  async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
+    const dto = metadata.metatype;
+    if (!dto || [String, Boolean, Number, Array, Object].includes(dto as never)) return value;
+    const where = LOCATION[metadata.type];
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+      throw validationFailed([
+        {
+          type: 'model_attributes_type',
+          loc: [where],
+          msg: 'Input should be a valid dictionary or object',
+          input: value,
+        },
+      ]);
+    }
+    const instance = plainToInstance(dto, value, { enableImplicitConversion: false }) as object;
+    const errors = await validate(instance, {
+      whitelist: true,
+      forbidNonWhitelisted: true,
+      forbidUnknownValues: false,
+      validationError: { target: false, value: true },
+    });
+    if (errors.length > 0) {
+      throw validationFailed(errors.flatMap((e) => problemsOf(e, [where], value)));
+    }
+    return instance;
+  }
+}
+
+function problemsOf(
+  error: ValidationError,
+  parent: Array<string | number>,
+  raw: unknown,
+): ValidationProblem[] {
+  const loc = [...parent, error.property];
+  const input = (raw as Record<string, unknown> | undefined)?.[error.property];
+  const nested = (error.children ?? []).flatMap((child) => problemsOf(child, loc, input));
+  if (!error.constraints) return nested;
+  if (input === undefined && !('whitelistValidation' in error.constraints)) {
+    return [{ type: 'missing', loc, msg: 'Field required', input: raw }, ...nested];
+  }
+  // Report the first failing constraint: later ones usually restate it (an unknown enum value
+  // in a non-string field is first of all the wrong type).
+  const [name, msg] = Object.entries(error.constraints)[0];
+  const context = error.contexts?.[name] as AllowedValuesContext | undefined;
+  if (context?.allowed && Array.isArray(input)) {
+    return input
+      .map((item, index) => ({ item, index }))
+      .filter(({ item }) => !context.allowed.includes(item))
+      .map(({ item, index }) => ({
+        type: 'enum',
+        loc: [...loc, index],
+        msg: `Input should be ${describeAllowed(context.allowed)}`,
+        input: item,
+      }));
+  }
+  const type = PROBLEM_TYPE[name] ?? 'value_error';
+  return [{ type, loc, msg: type === 'extra_forbidden' ? 'Extra inputs are not permitted' : msg, input }, ...nested];
+}
+
+export function describeAllowed(values: readonly string[]): string {
+  const quoted = values.map((v) => `'${v}'`);
+  return quoted.length > 1 ? `${quoted.slice(0, -1).join(', ')} or ${quoted[quoted.length - 1]}` : quoted[0];
+}

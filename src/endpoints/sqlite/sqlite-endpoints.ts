@@ -1,0 +1,72 @@
+import type { Statement } from 'better-sqlite3';
+import { offsetOf } from '../../common/pagination';
+import { RecordedEvent } from '../../eventstore/event-store';
+import { SqliteDatabase } from '../../eventstore/sqlite/sqlite-database';
+import { SqliteProjection } from '../../projections/sqlite/sqlite-projection';
+import { ENDPOINT_STREAM_PREFIX, Endpoint, EndpointEvent, evolve } from '../endpoint';
+import { EndpointListQuery, EndpointsRepository } from '../endpoints.repository';
+
+const SCHEMA = `
+  CREATE TABLE IF NOT EXISTS endpoints (
+    id TEXT PRIMARY KEY,
+    workspace_id TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    deleted INTEGER NOT NULL,
+    doc TEXT NOT NULL
+  );
+  CREATE INDEX IF NOT EXISTS endpoints_by_workspace
+    ON endpoints (workspace_id, deleted, created_at DESC, id DESC);
+`;
+
+/** The endpoints read model in the embedded database: the projection and its queries. */
+export class SqliteEndpoints implements SqliteProjection, EndpointsRepository {
+  readonly name = 'endpoints';
+  readonly filter = { streamPrefixes: [ENDPOINT_STREAM_PREFIX] };
+  private readonly select: Statement<[string], { doc: string }>;
+  private readonly upsert: Statement<[string, string, string, number, string]>;
+
+  constructor(private readonly db: SqliteDatabase) {
+    db.exec(SCHEMA);
+    this.select = db.prepare('SELECT doc FROM endpoints WHERE id = ?');
+    this.upsert = db.prepare(
+      `INSERT INTO endpoints (id, workspace_id, created_at, deleted, doc) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (id) DO UPDATE SET deleted = excluded.deleted, doc = excluded.doc`,
+    );
+  }
+
+  apply(event: RecordedEvent): void {
+    const id = String(event.data.endpointId);
+    const current = this.findByIdSync(id);
+    const next = evolve(current, event as unknown as EndpointEvent);
+    if (!next) return;
+    this.upsert.run(next.id, next.workspaceId, next.createdAt, next.deletedAt ? 1 : 0, JSON.stringify(next));
+  }
+
+  reset(): void {
+    this.db.exec('DELETE FROM endpoints');
+  }
+
+  async findById(id: string): Promise<Endpoint | null> {
+    return this.findByIdSync(id);
+  }
+
+  private findByIdSync(id: string): Endpoint | null {
+    const row = this.select.get(id);
+    return row ? (JSON.parse(row.doc) as Endpoint) : null;
+  }
+
+  async list({ workspaceIds, page }: EndpointListQuery): Promise<{ items: Endpoint[]; total: number }> {
+    if (workspaceIds.length === 0) return { items: [], total: 0 };
+    const placeholders = workspaceIds.map(() => '?').join(', ');
+    const where = `workspace_id IN (${placeholders}) AND deleted = 0`;
+    const total = this.db
+      .prepare<unknown[], { n: number }>(`SELECT COUNT(*) AS n FROM endpoints WHERE ${where}`)
+      .get(...workspaceIds)!.n;
+    const rows = this.db
+      .prepare<unknown[], { doc: string }>(
+        `SELECT doc FROM endpoints WHERE ${where} ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?`,
+      )
+      .all(...workspaceIds, page.limit, offsetOf(page));
+    return { items: rows.map((r) => JSON.parse(r.doc) as Endpoint), total };
+  }
+}

@@ -1,0 +1,151 @@
+import { Logger } from '@nestjs/common';
+import type { Statement } from 'better-sqlite3';
+import { matchesFilter } from '../../eventstore/event-store';
+import { SqliteDatabase } from '../../eventstore/sqlite/sqlite-database';
+import { SqliteEventStore } from '../../eventstore/sqlite/sqlite-event-store';
+import { ProjectionRunner } from '../projection-runner';
+import { SqliteProjection } from './sqlite-projection';
+
+const BATCH_SIZE = 1000;
+
+interface Waiter {
+  position: number;
+  resolve(): void;
+}
+
+/**
+ * Runs every embedded projection off the global log. Each batch is one IMMEDIATE transaction
+ * that re-reads the stored checkpoint, applies the events and writes the new checkpoint, so
+ * two processes sharing the file (service and CLI) never apply an event twice.
+ */
+export class SqliteProjectionRunner implements ProjectionRunner {
+  private readonly logger = new Logger('Projections');
+  private readonly getCheckpoint: Statement<[string], { position: number }>;
+  private readonly setCheckpoint: Statement<[string, number]>;
+  private waiters: Waiter[] = [];
+  private applied = 0;
+  private running = false;
+  private stopped = true;
+  private loop: Promise<void> | undefined;
+  private failure: unknown;
+  private wakeOnStop: (() => void) | undefined;
+
+  constructor(
+    private readonly db: SqliteDatabase,
+    private readonly store: SqliteEventStore,
+    private readonly projections: readonly SqliteProjection[],
+  ) {
+    db.exec(
+      'CREATE TABLE IF NOT EXISTS checkpoints (name TEXT PRIMARY KEY, position INTEGER NOT NULL)',
+    );
+    this.getCheckpoint = db.prepare('SELECT position FROM checkpoints WHERE name = ?');
+    this.setCheckpoint = db.prepare(
+      'INSERT INTO checkpoints (name, position) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET position = excluded.position',
+    );
+  }
+
+  start(): void {
+    if (!this.stopped) return;
+    this.stopped = false;
+    this.loop = this.run();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.wakeOnStop?.();
+    await this.loop;
+    this.loop = undefined;
+  }
+
+  private async run(): Promise<void> {
+    while (!this.stopped) {
+      try {
+        this.catchUpSync();
+      } catch (error) {
+        // A projection bug must not be retried in a hot loop nor kill the process silently.
+        this.failure = error;
+        this.logger.error(`Projection failed: ${String(error)}`);
+        this.stopped = true;
+        this.releaseWaiters();
+        return;
+      }
+      await Promise.race([
+        this.store.waitForAppend(this.applied),
+        new Promise<void>((resolve) => (this.wakeOnStop = resolve)),
+      ]);
+    }
+  }
+
+  async waitFor(position: number): Promise<void> {
+    if (this.failure) throw this.failure;
+    if (this.applied >= position) return;
+    await new Promise<void>((resolve) => this.waiters.push({ position, resolve }));
+    if (this.failure) throw this.failure;
+  }
+
+  async catchUp(): Promise<void> {
+    this.catchUpSync();
+  }
+
+  async rebuild(): Promise<void> {
+    this.db
+      .transaction(() => {
+        for (const projection of this.projections) {
+          projection.reset();
+          this.setCheckpoint.run(projection.name, 0);
+        }
+      })
+      .immediate();
+    this.applied = 0;
+    this.catchUpSync();
+  }
+
+  async checkpoints(): Promise<Record<string, number>> {
+    return Object.fromEntries(
+      this.projections.map((p) => [p.name, this.getCheckpoint.get(p.name)?.position ?? 0]),
+    );
+  }
+
+  /** Applies batches until every projection has reached the head of the log. */
+  private catchUpSync(): void {
+    if (this.running) return;
+    this.running = true;
+    try {
+      let progressed = true;
+      while (progressed) {
+        progressed = false;
+        for (const projection of this.projections) {
+          if (this.applyBatch(projection)) progressed = true;
+        }
+      }
+      this.applied = Math.min(
+        ...this.projections.map((p) => this.getCheckpoint.get(p.name)?.position ?? 0),
+      );
+      this.releaseWaiters();
+    } finally {
+      this.running = false;
+    }
+  }
+
+  /** One transaction: read checkpoint, apply up to BATCH_SIZE events, store checkpoint. */
+  private applyBatch(projection: SqliteProjection): boolean {
+    return this.db
+      .transaction(() => {
+        const from = this.getCheckpoint.get(projection.name)?.position ?? 0;
+        const events = this.store.readAllSync({ fromPosition: from, maxCount: BATCH_SIZE });
+        if (events.length === 0) return false;
+        for (const event of events) {
+          if (matchesFilter(event, projection.filter)) projection.apply(event);
+        }
+        this.setCheckpoint.run(projection.name, events[events.length - 1].position);
+        return true;
+      })
+      .immediate();
+  }
+
+  private releaseWaiters(): void {
+    const ready = this.waiters.filter((w) => this.failure || w.position <= this.applied);
+    this.waiters = this.waiters.filter((w) => !ready.includes(w));
+    for (const waiter of ready) waiter.resolve();
+  }
+}
