@@ -15,7 +15,10 @@ export interface RunningApp {
 }
 
 /** Builds the whole service on an opened engine; `main.ts` and the e2e tests share it. */
-export async function createApp(config: AppConfig, engine = openEmbeddedEngine(config.dataDir)): Promise<RunningApp> {
+export async function createApp(
+  config: AppConfig,
+  engine = openEmbeddedEngine(config.dataDir),
+): Promise<RunningApp> {
   const logger = LOG_LEVELS.slice(0, LOG_LEVELS.indexOf(config.logLevel) + 1) as NestLogLevel[];
   const app = await NestFactory.create<NestExpressApplication>(AppModule.register(config, engine), {
     logger,

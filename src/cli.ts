@@ -34,7 +34,8 @@ function parseOptions(args: string[]): { positional: string[]; options: Options 
     }
     const [name, inline] = arg.slice(2).split(/=(.*)/s, 2);
     const value = inline ?? args[++i];
-    if (value === undefined || value.startsWith('--')) throw new UsageError(`--${name} needs a value`);
+    if (value === undefined || value.startsWith('--'))
+      throw new UsageError(`--${name} needs a value`);
     options[name] = value;
   }
   return { positional, options };
@@ -63,7 +64,12 @@ function parseWorkspaces(value: string, flag: string): string[] {
   return ids.map((id) => id.toLowerCase());
 }
 
-function parseCreate(options: Options): { kind: TokenKind; userName: string | null; workspaceIds: string[]; scopes: Scope[] } {
+function parseCreate(options: Options): {
+  kind: TokenKind;
+  userName: string | null;
+  workspaceIds: string[];
+  scopes: Scope[];
+} {
   const allowed = new Set(['workspace', 'user', 'workspaces', 'scopes']);
   for (const name of Object.keys(options)) {
     if (!allowed.has(name)) throw new UsageError(`Unknown option --${name}`);
@@ -73,11 +79,17 @@ function parseCreate(options: Options): { kind: TokenKind; userName: string | nu
     if (options.user !== undefined || options.workspaces !== undefined) {
       throw new UsageError('--workspace cannot be combined with --user or --workspaces');
     }
-    return { kind: 'workspace', userName: null, workspaceIds: parseWorkspaces(options.workspace, 'workspace'), scopes };
+    return {
+      kind: 'workspace',
+      userName: null,
+      workspaceIds: parseWorkspaces(options.workspace, 'workspace'),
+      scopes,
+    };
   }
   if (options.user !== undefined) {
     if (!options.user.trim()) throw new UsageError('--user needs a name');
-    if (options.workspaces === undefined) throw new UsageError('--user needs --workspaces <uuid,...>');
+    if (options.workspaces === undefined)
+      throw new UsageError('--user needs --workspaces <uuid,...>');
     return {
       kind: 'user',
       userName: options.user.trim(),
@@ -85,13 +97,22 @@ function parseCreate(options: Options): { kind: TokenKind; userName: string | nu
       scopes,
     };
   }
-  throw new UsageError('token create needs --workspace <uuid> or --user <name> --workspaces <uuid,...>');
+  throw new UsageError(
+    'token create needs --workspace <uuid> or --user <name> --workspaces <uuid,...>',
+  );
 }
 
 function describe(token: AccessToken): string {
   const owner = token.kind === 'user' ? `user ${token.userName}` : 'workspace';
   const status = token.revokedAt ? `revoked ${token.revokedAt}` : 'active';
-  return [token.id, owner, token.workspaceIds.join(','), token.scopes.join(','), token.createdAt, status].join('\t');
+  return [
+    token.id,
+    owner,
+    token.workspaceIds.join(','),
+    token.scopes.join(','),
+    token.createdAt,
+    status,
+  ].join('\t');
 }
 
 async function run(argv: string[]): Promise<number> {
@@ -104,13 +125,19 @@ async function run(argv: string[]): Promise<number> {
   if (group !== 'token') throw new UsageError(`Unknown command "${group}"`);
   const engine = openEmbeddedEngine(loadConfig().dataDir);
   engine.projections.start();
-  const tokens = new AccessTokensService(engine.eventStore, engine.projections, engine.accessTokens);
+  const tokens = new AccessTokensService(
+    engine.eventStore,
+    engine.projections,
+    engine.accessTokens,
+  );
   try {
     switch (command) {
       case 'create': {
         const { token, accessToken } = await tokens.issue(parseCreate(options));
         process.stdout.write(`${token}\n`);
-        process.stderr.write(`Created token ${accessToken.id} (${accessToken.scopes.join(', ')})\n`);
+        process.stderr.write(
+          `Created token ${accessToken.id} (${accessToken.scopes.join(', ')})\n`,
+        );
         return 0;
       }
       case 'list': {
@@ -122,7 +149,8 @@ async function run(argv: string[]): Promise<number> {
       }
       case 'revoke': {
         const [id] = rest;
-        if (!id || !isUuid(id)) throw new UsageError('token revoke needs a token id (a UUID; see token list)');
+        if (!id || !isUuid(id))
+          throw new UsageError('token revoke needs a token id (a UUID; see token list)');
         const revoked = await tokens.revoke(id.toLowerCase());
         console.log(`Revoked token ${revoked.id}`);
         return 0;
@@ -142,7 +170,9 @@ run(process.argv.slice(2)).then(
       console.error(`Error: ${error.message}\n\n${USAGE}`);
       process.exit(2);
     }
-    console.error(`Error: ${error instanceof Error && !(error instanceof ConfigError) ? error.message : String(error)}`);
+    console.error(
+      `Error: ${error instanceof Error && !(error instanceof ConfigError) ? error.message : String(error)}`,
+    );
     process.exit(1);
   },
 );

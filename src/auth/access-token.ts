@@ -81,7 +81,8 @@ export function decide(
   if (command.type === 'IssueAccessToken') {
     if (state) throw new AccessTokenError('Token already exists');
     const { kind, userName, workspaceIds, scopes } = command;
-    if (workspaceIds.length === 0) throw new AccessTokenError('A token needs at least one workspace');
+    if (workspaceIds.length === 0)
+      throw new AccessTokenError('A token needs at least one workspace');
     if (kind === 'workspace' && workspaceIds.length !== 1) {
       throw new AccessTokenError('A workspace token belongs to exactly one workspace');
     }

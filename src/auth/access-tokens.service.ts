@@ -80,6 +80,8 @@ export class AccessTokensService {
     const found = await this.tokens.findByHash(hash);
     if (!found || found.revokedAt) return null;
     // The lookup is by hash already; compare anyway in constant time as defence in depth.
-    return timingSafeEqual(Buffer.from(found.tokenHash, 'hex'), Buffer.from(hash, 'hex')) ? found : null;
+    return timingSafeEqual(Buffer.from(found.tokenHash, 'hex'), Buffer.from(hash, 'hex'))
+      ? found
+      : null;
   }
 }

@@ -29,7 +29,11 @@ export const validationFailed = (detail: ValidationProblem[]) =>
   new ApiError(HttpStatus.UNPROCESSABLE_ENTITY, { error: 'RequestValidationError', detail });
 
 export const unauthorized = (detail: string) =>
-  new ApiError(HttpStatus.UNAUTHORIZED, { error: 'Unauthorized', detail }, { 'WWW-Authenticate': 'Bearer' });
+  new ApiError(
+    HttpStatus.UNAUTHORIZED,
+    { error: 'Unauthorized', detail },
+    { 'WWW-Authenticate': 'Bearer' },
+  );
 
 export const invalidToken = (description: string) =>
   new ApiError(

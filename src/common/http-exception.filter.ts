@@ -29,7 +29,9 @@ export class HttpExceptionFilter implements ExceptionFilter {
       return conflict('The resource was changed concurrently; retry the request');
     }
     if (exception instanceof HttpException) return this.fromHttpException(exception);
-    this.logger.error(exception instanceof Error ? (exception.stack ?? exception.message) : String(exception));
+    this.logger.error(
+      exception instanceof Error ? (exception.stack ?? exception.message) : String(exception),
+    );
     return new ApiError(500, { error: 'InternalServerError', detail: 'Internal server error' });
   }
 
@@ -39,7 +41,10 @@ export class HttpExceptionFilter implements ExceptionFilter {
     // body-parser errors reach Nest as HttpExceptions wrapping the parser's error.
     const cause = exception.cause as BodyParserError | undefined;
     const parserError = (cause ?? (exception.getResponse() as BodyParserError)) || {};
-    if (status === 400 && (parserError.type === 'entity.parse.failed' || /JSON/i.test(exception.message))) {
+    if (
+      status === 400 &&
+      (parserError.type === 'entity.parse.failed' || /JSON/i.test(exception.message))
+    ) {
       return validationFailed([
         { type: 'json_invalid', loc: ['body'], msg: 'Request body is not valid JSON' },
       ]);

@@ -5,14 +5,21 @@ import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from './pagination';
 
 /** Query strings arrive as text; digits become numbers, anything else stays and fails validation. */
 export const ToInteger = () =>
-  Transform(({ value }) => (typeof value === 'string' && /^-?\d{1,15}$/.test(value) ? Number(value) : value));
+  Transform(({ value }) =>
+    typeof value === 'string' && /^-?\d{1,15}$/.test(value) ? Number(value) : value,
+  );
 
 /** A query parameter that may be given once or repeated arrives as a string or an array. */
 export const ToArray = () =>
   Transform(({ value }) => (value === undefined || Array.isArray(value) ? value : [value]));
 
 export class PageQuery {
-  @ApiPropertyOptional({ type: 'integer', minimum: 1, default: 1, description: 'Page number, defaults to 1.' })
+  @ApiPropertyOptional({
+    type: 'integer',
+    minimum: 1,
+    default: 1,
+    description: 'Page number, defaults to 1.',
+  })
   @IsOptional()
   @ToInteger()
   @IsInt({ message: 'Input should be a valid integer' })

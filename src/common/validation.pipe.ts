@@ -94,10 +94,15 @@ function problemsOf(
       }));
   }
   const type = PROBLEM_TYPE[name] ?? 'value_error';
-  return [{ type, loc, msg: type === 'extra_forbidden' ? 'Extra inputs are not permitted' : msg, input }, ...nested];
+  return [
+    { type, loc, msg: type === 'extra_forbidden' ? 'Extra inputs are not permitted' : msg, input },
+    ...nested,
+  ];
 }
 
 export function describeAllowed(values: readonly string[]): string {
   const quoted = values.map((v) => `'${v}'`);
-  return quoted.length > 1 ? `${quoted.slice(0, -1).join(', ')} or ${quoted[quoted.length - 1]}` : quoted[0];
+  return quoted.length > 1
+    ? `${quoted.slice(0, -1).join(', ')} or ${quoted[quoted.length - 1]}`
+    : quoted[0];
 }

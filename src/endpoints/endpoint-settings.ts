@@ -21,8 +21,12 @@ export class EndpointSettings {
 
   /** The normalised URL, or a 422 on `body.url` saying what is wrong with it. */
   normaliseUrl(input: string): string {
-    const check = normaliseWebhookUrl(input, { allowPrivateNetworks: this.config.allowPrivateNetworks });
+    const check = normaliseWebhookUrl(input, {
+      allowPrivateNetworks: this.config.allowPrivateNetworks,
+    });
     if (check.ok) return check.url;
-    throw validationFailed([{ type: 'url_parsing', loc: ['body', 'url'], msg: check.reason, input }]);
+    throw validationFailed([
+      { type: 'url_parsing', loc: ['body', 'url'], msg: check.reason, input },
+    ]);
   }
 }

@@ -17,7 +17,9 @@ export function presentEndpoint(endpoint: Endpoint, principal: Principal): Webho
     modified_at: endpoint.modifiedAt,
     url: endpoint.url,
     format: endpoint.format,
-    secret: principal.scopes.includes('webhooks:write') ? endpoint.secret : maskSecret(endpoint.secret),
+    secret: principal.scopes.includes('webhooks:write')
+      ? endpoint.secret
+      : maskSecret(endpoint.secret),
     workspace_id: endpoint.workspaceId,
     events: endpoint.events,
     enabled: endpoint.enabled,

@@ -178,7 +178,8 @@ export interface DeleteEndpoint {
   now: string;
 }
 
-export type EndpointCommand = CreateEndpoint | UpdateEndpoint | RotateEndpointSecret | DeleteEndpoint;
+export type EndpointCommand =
+  CreateEndpoint | UpdateEndpoint | RotateEndpointSecret | DeleteEndpoint;
 
 /** The endpoint does not exist, or was deleted: callers answer 404. */
 export class EndpointNotFoundError extends Error {
@@ -200,7 +201,15 @@ export function decide(state: Endpoint | null, command: EndpointCommand): Endpoi
     return [
       {
         type: 'WebhookEndpointCreated',
-        data: { endpointId, workspaceId, url, format, events: dedupe(events), secret, createdAt: now },
+        data: {
+          endpointId,
+          workspaceId,
+          url,
+          format,
+          events: dedupe(events),
+          secret,
+          createdAt: now,
+        },
       },
     ];
   }

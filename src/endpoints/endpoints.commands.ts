@@ -22,7 +22,12 @@ import { ENDPOINT_SETTINGS, EndpointSettings, generateSecret } from './endpoint-
 export class CreateEndpointCommand {
   constructor(
     readonly workspaceId: string,
-    readonly input: { url: string; format: EndpointFormat; events: WebhookEventType[]; secret?: string },
+    readonly input: {
+      url: string;
+      format: EndpointFormat;
+      events: WebhookEventType[];
+      secret?: string;
+    },
   ) {}
 }
 

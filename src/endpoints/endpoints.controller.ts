@@ -1,4 +1,15 @@
-import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Patch, Post, Query } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Delete,
+  Get,
+  HttpCode,
+  Inject,
+  Param,
+  Patch,
+  Post,
+  Query,
+} from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
 import {
   ApiCreatedResponse,
@@ -32,7 +43,8 @@ import {
 } from './dto/endpoint.dto';
 import { presentEndpoint } from './endpoint.presenter';
 
-const IdParam = () => ApiParam({ name: 'id', format: 'uuid', description: 'The webhook endpoint ID.' });
+const IdParam = () =>
+  ApiParam({ name: 'id', format: 'uuid', description: 'The webhook endpoint ID.' });
 
 @ApiTags('webhooks')
 @ApiUnprocessableEntityResponse({ description: 'Validation error.' })
@@ -45,7 +57,10 @@ export class EndpointsController {
 
   @Post()
   @RequireScope('webhooks:write')
-  @ApiOperation({ summary: 'Create Webhook Endpoint', operationId: 'webhooks:create_webhook_endpoint' })
+  @ApiOperation({
+    summary: 'Create Webhook Endpoint',
+    operationId: 'webhooks:create_webhook_endpoint',
+  })
   @ApiCreatedResponse({ type: WebhookEndpoint })
   async create(
     @CurrentPrincipal() principal: Principal,
@@ -65,7 +80,10 @@ export class EndpointsController {
 
   @Get()
   @RequireScope('webhooks:read')
-  @ApiOperation({ summary: 'List Webhook Endpoints', operationId: 'webhooks:list_webhook_endpoints' })
+  @ApiOperation({
+    summary: 'List Webhook Endpoints',
+    operationId: 'webhooks:list_webhook_endpoints',
+  })
   @ApiOkResponse({ type: PaginatedList(WebhookEndpoint) })
   async list(
     @CurrentPrincipal() principal: Principal,
@@ -76,7 +94,11 @@ export class EndpointsController {
       ? principal.workspaceIds.filter((id) => query.workspace_id!.includes(id))
       : principal.workspaceIds;
     const { items, total } = await this.engine.endpoints.list({ workspaceIds, page: request });
-    return toPage(items.map((e) => presentEndpoint(e, principal)), total, request);
+    return toPage(
+      items.map((e) => presentEndpoint(e, principal)),
+      total,
+      request,
+    );
   }
 
   @Get(':id')
@@ -98,7 +120,10 @@ export class EndpointsController {
 
   @Patch(':id')
   @RequireScope('webhooks:write')
-  @ApiOperation({ summary: 'Update Webhook Endpoint', operationId: 'webhooks:update_webhook_endpoint' })
+  @ApiOperation({
+    summary: 'Update Webhook Endpoint',
+    operationId: 'webhooks:update_webhook_endpoint',
+  })
   @IdParam()
   @ApiOkResponse({ type: WebhookEndpoint })
   @ApiNotFoundResponse({ description: 'Not found.' })
@@ -122,7 +147,10 @@ export class EndpointsController {
   @Delete(':id')
   @HttpCode(204)
   @RequireScope('webhooks:write')
-  @ApiOperation({ summary: 'Delete Webhook Endpoint', operationId: 'webhooks:delete_webhook_endpoint' })
+  @ApiOperation({
+    summary: 'Delete Webhook Endpoint',
+    operationId: 'webhooks:delete_webhook_endpoint',
+  })
   @IdParam()
   @ApiNoContentResponse({ description: 'Deleted. Its delivery history is kept.' })
   @ApiNotFoundResponse({ description: 'Not found.' })
@@ -137,7 +165,8 @@ export class EndpointsController {
   @RequireScope('webhooks:write')
   @ApiOperation({
     summary: 'Reset Webhook Endpoint Secret',
-    description: 'Regenerate a webhook endpoint secret. The previous secret keeps signing during a grace period.',
+    description:
+      'Regenerate a webhook endpoint secret. The previous secret keeps signing during a grace period.',
     operationId: 'webhooks:reset_webhook_endpoint_secret',
   })
   @IdParam()

@@ -1,4 +1,9 @@
-import { EventData, EventStore, NO_STREAM_REVISION, WrongExpectedRevisionError } from './event-store';
+import {
+  EventData,
+  EventStore,
+  NO_STREAM_REVISION,
+  WrongExpectedRevisionError,
+} from './event-store';
 
 export interface DomainEvent {
   type: string;
@@ -39,7 +44,8 @@ export async function executeOnStream<S, E extends DomainEvent>(
     );
     const events = decide(state);
     if (events.length === 0) return { state, events, position: null };
-    const revision = recorded.length > 0 ? recorded[recorded.length - 1].revision : NO_STREAM_REVISION;
+    const revision =
+      recorded.length > 0 ? recorded[recorded.length - 1].revision : NO_STREAM_REVISION;
     try {
       const result = await store.append(
         streamId,

@@ -12,7 +12,11 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
     .setVersion('0.1.0')
     .setLicense('UNLICENSED', 'https://rapidly.tech')
     .addServer('http://localhost:3000', 'Local service')
-    .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'Workspace or user access token' })
+    .addBearerAuth({
+      type: 'http',
+      scheme: 'bearer',
+      description: 'Workspace or user access token',
+    })
     .build();
   return SwaggerModule.createDocument(app, config, {
     operationIdFactory: (_controller, method) => method,

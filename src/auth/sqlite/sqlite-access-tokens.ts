@@ -34,7 +34,10 @@ export class SqliteAccessTokens implements SqliteProjection, AccessTokensReposit
   }
 
   apply(event: RecordedEvent): void {
-    const next = evolve(this.findByIdSync(String(event.data.tokenId)), event as unknown as AccessTokenEvent);
+    const next = evolve(
+      this.findByIdSync(String(event.data.tokenId)),
+      event as unknown as AccessTokenEvent,
+    );
     if (next) this.upsert.run(next.id, next.tokenHash, next.createdAt, JSON.stringify(next));
   }
 

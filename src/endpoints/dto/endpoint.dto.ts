@@ -65,7 +65,7 @@ export class WebhookEndpointCreate {
     description: 'Secret used to sign payloads. Generated (`whsec_...`) when omitted.',
   })
   @IsOptional()
-  @(applyAll(IsSecret()))
+  @applyAll(IsSecret())
   secret?: string | null;
 
   @ApiProperty(formatProperty)
@@ -103,7 +103,7 @@ export class WebhookEndpointUpdate {
     deprecated: true,
   })
   @IsOptional()
-  @(applyAll(IsSecret()))
+  @applyAll(IsSecret())
   secret?: string | null;
 
   @ApiPropertyOptional({ ...formatProperty, nullable: true })

@@ -39,7 +39,13 @@ export class SqliteEndpoints implements SqliteProjection, EndpointsRepository {
     const current = this.findByIdSync(id);
     const next = evolve(current, event as unknown as EndpointEvent);
     if (!next) return;
-    this.upsert.run(next.id, next.workspaceId, next.createdAt, next.deletedAt ? 1 : 0, JSON.stringify(next));
+    this.upsert.run(
+      next.id,
+      next.workspaceId,
+      next.createdAt,
+      next.deletedAt ? 1 : 0,
+      JSON.stringify(next),
+    );
   }
 
   reset(): void {
@@ -55,7 +61,10 @@ export class SqliteEndpoints implements SqliteProjection, EndpointsRepository {
     return row ? (JSON.parse(row.doc) as Endpoint) : null;
   }
 
-  async list({ workspaceIds, page }: EndpointListQuery): Promise<{ items: Endpoint[]; total: number }> {
+  async list({
+    workspaceIds,
+    page,
+  }: EndpointListQuery): Promise<{ items: Endpoint[]; total: number }> {
     if (workspaceIds.length === 0) return { items: [], total: 0 };
     const placeholders = workspaceIds.map(() => '?').join(', ');
     const where = `workspace_id IN (${placeholders}) AND deleted = 0`;

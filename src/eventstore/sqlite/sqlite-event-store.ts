@@ -79,7 +79,9 @@ export class SqliteEventStore implements EventStore {
       'INSERT INTO events (stream_id, revision, type, data, metadata, recorded_at) VALUES (?, ?, ?, ?, ?, ?)',
     );
     this.selectStream = db.prepare('SELECT * FROM events WHERE stream_id = ? ORDER BY revision');
-    this.selectAll = db.prepare('SELECT * FROM events WHERE position > ? ORDER BY position LIMIT ?');
+    this.selectAll = db.prepare(
+      'SELECT * FROM events WHERE position > ? ORDER BY position LIMIT ?',
+    );
     this.selectHead = db.prepare('SELECT MAX(position) AS head FROM events');
     this.appended.setMaxListeners(0);
     this.lastSeenHead = this.headPositionSync();
@@ -187,7 +189,13 @@ export class SqliteEventStore implements EventStore {
       while (!stopped) {
         const head = this.headPositionSync();
         if (head > position) {
-          position = await this.deliverRange(position, head, options.filter, handler, () => stopped);
+          position = await this.deliverRange(
+            position,
+            head,
+            options.filter,
+            handler,
+            () => stopped,
+          );
           continue;
         }
         await new Promise<void>((resolve) => {
