@@ -2,6 +2,7 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { AuthModule } from './auth/auth.module';
 import { AppConfig } from './config/config';
 import { CoreModule } from './config/config.module';
+import { DeliveriesModule } from './deliveries/deliveries.module';
 import { Engine } from './engine/engine';
 import { EndpointsModule } from './endpoints/endpoints.module';
 import { HealthController } from './health/health.controller';
@@ -11,7 +12,7 @@ export class AppModule {
   static register(config: AppConfig, engine: Engine): DynamicModule {
     return {
       module: AppModule,
-      imports: [CoreModule.register(config, engine), AuthModule, EndpointsModule],
+      imports: [CoreModule.register(config, engine), AuthModule, EndpointsModule, DeliveriesModule],
       controllers: [HealthController],
     };
   }

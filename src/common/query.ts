@@ -39,3 +39,11 @@ export class PageQuery {
   @Min(1, { message: 'Input should be greater than or equal to 1' })
   limit?: number;
 }
+
+/** `true`/`false` (and 1/0) in a query string become booleans; anything else fails validation. */
+export const ToBoolean = () =>
+  Transform(({ value }) => {
+    if (value === 'true' || value === '1') return true;
+    if (value === 'false' || value === '0') return false;
+    return value;
+  });

@@ -25,7 +25,17 @@ const PROBLEM_TYPE: Record<string, string> = {
   maxLength: 'string_too_long',
   minLength: 'string_too_short',
   isObject: 'model_attributes_type',
+  isTimezoneAwareTimestamp: 'datetime_parsing',
 };
+
+/** Constraints that check the value's type: when one fails, the others only restate it. */
+const TYPE_CHECKS = new Set(['isString', 'isBoolean', 'isInt', 'isArray', 'isObject']);
+
+/**
+ * Deeper inputs are refused before class-transformer walks them: its recursion (and the echoed
+ * `input` when serialised) would overflow the stack and turn a bad request into a 500.
+ */
+export const MAX_INPUT_DEPTH = 32;
 
 /** Decorator context naming the allowed values, so an array gets one problem per bad item. */
 export interface AllowedValuesContext {
@@ -42,6 +52,15 @@ export class ApiValidationPipe implements PipeTransform {
     const dto = metadata.metatype;
     if (!dto || [String, Boolean, Number, Array, Object].includes(dto as never)) return value;
     const where = LOCATION[metadata.type];
+    if (depthExceeds(value, MAX_INPUT_DEPTH)) {
+      throw validationFailed([
+        {
+          type: 'value_error',
+          loc: [where],
+          msg: `Input should be nested at most ${MAX_INPUT_DEPTH} levels deep`,
+        },
+      ]);
+    }
     if (typeof value !== 'object' || value === null || Array.isArray(value)) {
       throw validationFailed([
         {
@@ -78,9 +97,11 @@ function problemsOf(
   if (input === undefined && !('whitelistValidation' in error.constraints)) {
     return [{ type: 'missing', loc, msg: 'Field required', input: raw }, ...nested];
   }
-  // Report the first failing constraint: later ones usually restate it (an unknown enum value
-  // in a non-string field is first of all the wrong type).
-  const [name, msg] = Object.entries(error.constraints)[0];
+  // Report one failing constraint, the type check when it failed: the others usually restate it
+  // (an unknown enum value in a non-string field is first of all the wrong type). class-validator
+  // lists stacked decorators bottom-up, so declaration order cannot be relied on.
+  const constraints = Object.entries(error.constraints);
+  const [name, msg] = constraints.find(([n]) => TYPE_CHECKS.has(n)) ?? constraints[0];
   const context = error.contexts?.[name] as AllowedValuesContext | undefined;
   if (context?.allowed && Array.isArray(input)) {
     return input
@@ -98,6 +119,18 @@ function problemsOf(
     { type, loc, msg: type === 'extra_forbidden' ? 'Extra inputs are not permitted' : msg, input },
     ...nested,
   ];
+}
+
+/** Iterative, so that measuring a hostile input cannot itself overflow the stack. */
+function depthExceeds(value: unknown, limit: number): boolean {
+  const stack: Array<{ node: unknown; depth: number }> = [{ node: value, depth: 0 }];
+  while (stack.length > 0) {
+    const { node, depth } = stack.pop()!;
+    if (typeof node !== 'object' || node === null) continue;
+    if (depth >= limit) return true;
+    for (const child of Object.values(node)) stack.push({ node: child, depth: depth + 1 });
+  }
+  return false;
 }
 
 export function describeAllowed(values: readonly string[]): string {

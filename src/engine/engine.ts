@@ -1,5 +1,7 @@
 import { AccessTokensRepository } from '../auth/access-tokens.repository';
 import { SqliteAccessTokens } from '../auth/sqlite/sqlite-access-tokens';
+import { DeliveriesRepository } from '../deliveries/deliveries.repository';
+import { SqliteDeliveries } from '../deliveries/sqlite/sqlite-deliveries';
 import { EndpointsRepository } from '../endpoints/endpoints.repository';
 import { SqliteEndpoints } from '../endpoints/sqlite/sqlite-endpoints';
 import { EventStore } from '../eventstore/event-store';
@@ -16,6 +18,7 @@ export interface Engine {
   readonly projections: ProjectionRunner;
   readonly endpoints: EndpointsRepository;
   readonly accessTokens: AccessTokensRepository;
+  readonly deliveries: DeliveriesRepository;
   close(): Promise<void>;
 }
 
@@ -27,13 +30,15 @@ export function openEmbeddedEngine(dataDir: string): Engine {
   const eventStore = new SqliteEventStore(db);
   const endpoints = new SqliteEndpoints(db);
   const accessTokens = new SqliteAccessTokens(db);
-  const projections = new SqliteProjectionRunner(db, eventStore, [endpoints, accessTokens]);
+  const deliveries = new SqliteDeliveries(db);
+  const projections = new SqliteProjectionRunner(db, eventStore, [endpoints, accessTokens, deliveries]);
   return {
     description: `embedded SQLite in ${dataDir}`,
     eventStore,
     projections,
     endpoints,
     accessTokens,
+    deliveries,
     async close() {
       await projections.stop();
       await eventStore.close();

@@ -1,0 +1,83 @@
+import { Controller, Get, HttpCode, Inject, Param, Post, Query } from '@nestjs/common';
+import { CommandBus } from '@nestjs/cqrs';
+import {
+  ApiAcceptedResponse,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiParam,
+  ApiTags,
+  ApiUnprocessableEntityResponse,
+} from '@nestjs/swagger';
+import { CurrentPrincipal, RequireScope } from '../auth/auth.guard';
+import { Principal } from '../auth/principal';
+import { Page, pageRequest, toPage } from '../common/pagination';
+import { PaginatedList } from '../common/pagination.dto';
+import { parseTimestamp } from '../common/timestamps';
+import { UuidParamPipe } from '../common/uuid-param.pipe';
+import { Engine, ENGINE } from '../engine/engine';
+import { presentDelivery } from './delivery.presenter';
+import { ListDeliveriesQuery, WebhookDelivery } from './dto/delivery.dto';
+import { RedeliverEventCommand } from './redeliver.command';
+
+@ApiTags('webhooks')
+@ApiUnprocessableEntityResponse({ description: 'Validation error.' })
+@Controller('api/webhooks')
+export class DeliveriesController {
+  constructor(
+    private readonly commands: CommandBus,
+    @Inject(ENGINE) private readonly engine: Engine,
+  ) {}
+
+  @Get('deliveries')
+  @RequireScope('webhooks:read')
+  @ApiOperation({
+    summary: 'List Webhook Deliveries',
+    description:
+      'List webhook deliveries. Deliveries are all the attempts to deliver a webhook event to an endpoint.',
+    operationId: 'webhooks:list_webhook_deliveries',
+  })
+  @ApiOkResponse({ type: PaginatedList(WebhookDelivery) })
+  async list(
+    @CurrentPrincipal() principal: Principal,
+    @Query() query: ListDeliveriesQuery,
+  ): Promise<Page<WebhookDelivery>> {
+    const page = pageRequest(query.page, query.limit);
+    const start = query.start_timestamp ? parseTimestamp(query.start_timestamp)! : undefined;
+    const end = query.end_timestamp ? parseTimestamp(query.end_timestamp)! : undefined;
+    const { items, total } = await this.engine.deliveries.list({
+      workspaceIds: principal.workspaceIds,
+      endpointIds: query.endpoint_id?.map((id) => id.toLowerCase()),
+      after: start?.ms,
+      // Attempts are stored to the millisecond: an end bound with a finer fraction still
+      // includes the attempt made in its own millisecond.
+      before: end && (end.subMillisecond ? end.ms + 1 : end.ms),
+      succeeded: query.succeeded,
+      text: query.query,
+      httpCodeClass: query.http_code_class,
+      eventTypes: query.event_type,
+      page,
+    });
+    return toPage(items.map(presentDelivery), total, page);
+  }
+
+  @Post('events/:id/redeliver')
+  @HttpCode(202)
+  @RequireScope('webhooks:write')
+  @ApiOperation({
+    summary: 'Redeliver Webhook Event',
+    description:
+      'Schedule the re-delivery of a webhook event: a new attempt with the same id and body and a fresh retry budget.',
+    operationId: 'webhooks:redeliver_webhook_event',
+  })
+  @ApiParam({ name: 'id', format: 'uuid', description: 'The webhook event ID.' })
+  @ApiAcceptedResponse({ description: 'Redelivery scheduled.', schema: { type: 'object' } })
+  @ApiNotFoundResponse({ description: 'Not found.' })
+  async redeliver(
+    @CurrentPrincipal() principal: Principal,
+    @Param('id', UuidParamPipe) id: string,
+  ): Promise<Record<string, never>> {
+    await this.commands.execute(new RedeliverEventCommand(principal, id));
+    return {};
+  }
+}

@@ -1,0 +1,171 @@
+import type { Statement } from 'better-sqlite3';
+import { offsetOf } from '../../common/pagination';
+import { RecordedEvent } from '../../eventstore/event-store';
+import { SqliteDatabase } from '../../eventstore/sqlite/sqlite-database';
+import { SqliteProjection } from '../../projections/sqlite/sqlite-projection';
+import {
+  WEBHOOK_EVENT_STREAM_PREFIX,
+  WebhookEvent,
+  WebhookEventEvent,
+  evolve,
+} from '../../delivery/webhook-event';
+import { DeliveriesRepository, Delivery, DeliveryListQuery } from '../deliveries.repository';
+
+const SCHEMA = `
+  CREATE TABLE IF NOT EXISTS webhook_events (
+    id TEXT PRIMARY KEY,
+    endpoint_id TEXT NOT NULL,
+    workspace_id TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    doc TEXT NOT NULL
+  );
+  CREATE TABLE IF NOT EXISTS deliveries (
+    id TEXT PRIMARY KEY,
+    webhook_event_id TEXT NOT NULL,
+    endpoint_id TEXT NOT NULL,
+    workspace_id TEXT NOT NULL,
+    event_type TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    succeeded INTEGER NOT NULL,
+    http_code INTEGER,
+    response TEXT,
+    duration_ms INTEGER NOT NULL
+  );
+  CREATE INDEX IF NOT EXISTS deliveries_by_workspace ON deliveries (workspace_id, created_at DESC, id DESC);
+  CREATE INDEX IF NOT EXISTS deliveries_by_endpoint ON deliveries (endpoint_id, created_at DESC, id DESC);
+`;
+
+interface DeliveryRow {
+  id: string;
+  created_at: string;
+  endpoint_id: string;
+  succeeded: number;
+  http_code: number | null;
+  response: string | null;
+  duration_ms: number;
+  event_doc: string;
+}
+
+/** The webhook events and deliveries read models in the embedded database. */
+export class SqliteDeliveries implements SqliteProjection, DeliveriesRepository {
+  readonly name = 'deliveries';
+  readonly filter = { streamPrefixes: [WEBHOOK_EVENT_STREAM_PREFIX] };
+  private readonly selectEvent: Statement<[string], { doc: string }>;
+  private readonly upsertEvent: Statement<[string, string, string, string, string]>;
+  private readonly insertDelivery: Statement<unknown[]>;
+
+  constructor(private readonly db: SqliteDatabase) {
+    db.exec(SCHEMA);
+    this.selectEvent = db.prepare('SELECT doc FROM webhook_events WHERE id = ?');
+    this.upsertEvent = db.prepare(
+      `INSERT INTO webhook_events (id, endpoint_id, workspace_id, created_at, doc) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (id) DO UPDATE SET doc = excluded.doc`,
+    );
+    this.insertDelivery = db.prepare(
+      `INSERT OR IGNORE INTO deliveries
+         (id, webhook_event_id, endpoint_id, workspace_id, event_type, created_at, succeeded, http_code, response, duration_ms)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+  }
+
+  apply(recorded: RecordedEvent): void {
+    const event = recorded as unknown as WebhookEventEvent;
+    const next = evolve(this.findEventSync(event.data.webhookEventId), event);
+    if (!next) return;
+    this.upsertEvent.run(next.id, next.endpointId, next.workspaceId, next.createdAt, JSON.stringify(next));
+    if (event.type === 'DeliveryAttempted') {
+      const d = event.data;
+      this.insertDelivery.run(
+        d.deliveryId,
+        next.id,
+        d.endpointId,
+        next.workspaceId,
+        next.eventType,
+        d.attemptedAt,
+        d.succeeded ? 1 : 0,
+        d.httpCode,
+        d.response,
+        d.durationMs,
+      );
+    }
+  }
+
+  reset(): void {
+    this.db.exec('DELETE FROM deliveries; DELETE FROM webhook_events;');
+  }
+
+  async findEvent(id: string): Promise<WebhookEvent | null> {
+    return this.findEventSync(id);
+  }
+
+  private findEventSync(id: string): WebhookEvent | null {
+    const row = this.selectEvent.get(id);
+    return row ? (JSON.parse(row.doc) as WebhookEvent) : null;
+  }
+
+  async list(query: DeliveryListQuery): Promise<{ items: Delivery[]; total: number }> {
+    if (query.workspaceIds.length === 0) return { items: [], total: 0 };
+    const { where, params } = whereClause(query);
+    const total = this.db
+      .prepare<unknown[], { n: number }>(`SELECT COUNT(*) AS n FROM deliveries d WHERE ${where}`)
+      .get(...params)!.n;
+    const rows = this.db
+      .prepare<unknown[], DeliveryRow>(
+        `SELECT d.*, e.doc AS event_doc FROM deliveries d JOIN webhook_events e ON e.id = d.webhook_event_id
+         WHERE ${where} ORDER BY d.created_at DESC, d.id DESC LIMIT ? OFFSET ?`,
+      )
+      .all(...params, query.page.limit, offsetOf(query.page));
+    return { items: rows.map(toDelivery), total };
+  }
+}
+
+function whereClause(query: DeliveryListQuery): { where: string; params: unknown[] } {
+  const conditions: string[] = [];
+  const params: unknown[] = [];
+  const anyOf = (column: string, values: readonly unknown[]) => {
+    conditions.push(`${column} IN (${values.map(() => '?').join(', ')})`);
+    params.push(...values);
+  };
+  anyOf('d.workspace_id', query.workspaceIds);
+  if (query.endpointIds) anyOf('d.endpoint_id', query.endpointIds);
+  if (query.eventTypes) anyOf('d.event_type', query.eventTypes);
+  if (query.after !== undefined) {
+    conditions.push('d.created_at > ?');
+    params.push(new Date(query.after).toISOString());
+  }
+  if (query.before !== undefined) {
+    conditions.push('d.created_at < ?');
+    params.push(new Date(query.before).toISOString());
+  }
+  if (query.succeeded !== undefined) {
+    conditions.push('d.succeeded = ?');
+    params.push(query.succeeded ? 1 : 0);
+  }
+  if (query.httpCodeClass) {
+    const base = Number(query.httpCodeClass[0]) * 100;
+    conditions.push('d.http_code >= ? AND d.http_code < ?');
+    params.push(base, base + 100);
+  }
+  if (query.text !== undefined) {
+    // instr() has no wildcards, so % and _ in the query are matched literally.
+    const text = query.text.toLowerCase();
+    conditions.push(
+      '(instr(lower(d.id), ?) > 0 OR instr(lower(d.webhook_event_id), ?) > 0 OR instr(CAST(d.http_code AS TEXT), ?) > 0)',
+    );
+    params.push(text, text, text);
+  }
+  return { where: conditions.join(' AND '), params };
+}
+
+function toDelivery(row: DeliveryRow): Delivery {
+  return {
+    id: row.id,
+    createdAt: row.created_at,
+    endpointId: row.endpoint_id,
+    succeeded: row.succeeded === 1,
+    httpCode: row.http_code,
+    response: row.response,
+    durationMs: row.duration_ms,
+    webhookEvent: JSON.parse(row.event_doc) as WebhookEvent,
+  };
+}
