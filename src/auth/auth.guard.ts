@@ -7,9 +7,10 @@ import {
   createParamDecorator,
 } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { ApiBearerAuth, ApiForbiddenResponse, ApiUnauthorizedResponse } from '@nestjs/swagger';
+import { ApiBearerAuth } from '@nestjs/swagger';
 import type { Request } from 'express';
 import { insufficientScope, invalidToken, unauthorized } from '../common/errors';
+import { ApiInsufficientScopeError, ApiUnauthorizedErrors } from '../openapi/error-responses';
 import { Scope } from './access-token';
 import { AccessTokensService } from './access-tokens.service';
 import { Principal } from './principal';
@@ -28,8 +29,8 @@ export const RequireScope = (scope: Scope) =>
   applyDecorators(
     SetMetadata(REQUIRED_SCOPE, scope),
     ApiBearerAuth(),
-    ApiUnauthorizedResponse({ description: 'Missing, malformed, unknown or revoked token.' }),
-    ApiForbiddenResponse({ description: `The token lacks the \`${scope}\` scope.` }),
+    ApiUnauthorizedErrors(),
+    ApiInsufficientScopeError(scope, ACCEPTED_SCOPES[scope]),
   );
 
 type AuthenticatedRequest = Request & { principal?: Principal };

@@ -9,6 +9,18 @@ interface BodyParserError {
   body?: unknown;
 }
 
+/** body-parser's own errors (`http-errors`): too large, unsupported charset or encoding... */
+interface ClientHttpError extends Error {
+  status: number;
+  expose: boolean;
+}
+
+function isClientHttpError(error: unknown): error is ClientHttpError {
+  if (!(error instanceof Error)) return false;
+  const { status, expose } = error as Partial<ClientHttpError>;
+  return expose === true && typeof status === 'number' && status >= 400 && status < 500;
+}
+
 /**
  * Renders every error in the contract's shapes. Unknown errors become a bare 500 whose body
  * carries no stack trace or message; the log line keeps the detail for operators.
@@ -29,6 +41,13 @@ export class HttpExceptionFilter implements ExceptionFilter {
       return conflict('The resource was changed concurrently; retry the request');
     }
     if (exception instanceof HttpException) return this.fromHttpException(exception);
+    // Nest passes body-parser errors other than JSON syntax errors through unchanged.
+    if (isClientHttpError(exception)) {
+      return new ApiError(exception.status, {
+        error: exception.name.replace(/Error$/, ''),
+        detail: exception.message,
+      });
+    }
     this.logger.error(
       exception instanceof Error ? (exception.stack ?? exception.message) : String(exception),
     );

@@ -41,9 +41,12 @@ export interface WebhookEndpointEnabled {
   data: { endpointId: string; modifiedAt: string };
 }
 
+/** `failing`: too many failed events in a row; `gone`: the receiver answered 410 Gone. */
+export type DisableReason = 'requested' | 'failing' | 'gone';
+
 export interface WebhookEndpointDisabled {
   type: 'WebhookEndpointDisabled';
-  data: { endpointId: string; reason: 'requested'; modifiedAt: string };
+  data: { endpointId: string; reason: DisableReason; modifiedAt: string };
 }
 
 /** The previous secret keeps signing until `previousSecretExpiresAt` so receivers can roll over. */
@@ -178,8 +181,15 @@ export interface DeleteEndpoint {
   now: string;
 }
 
+/** Issued by the delivery engine, not by users. */
+export interface DisableEndpoint {
+  type: 'DisableEndpoint';
+  reason: Exclude<DisableReason, 'requested'>;
+  now: string;
+}
+
 export type EndpointCommand =
-  CreateEndpoint | UpdateEndpoint | RotateEndpointSecret | DeleteEndpoint;
+  CreateEndpoint | UpdateEndpoint | RotateEndpointSecret | DeleteEndpoint | DisableEndpoint;
 
 /** The endpoint does not exist, or was deleted: callers answer 404. */
 export class EndpointNotFoundError extends Error {
@@ -222,6 +232,14 @@ export function decide(state: Endpoint | null, command: EndpointCommand): Endpoi
     case 'DeleteEndpoint':
       return [
         { type: 'WebhookEndpointDeleted', data: { endpointId: state.id, deletedAt: command.now } },
+      ];
+    case 'DisableEndpoint':
+      if (!state.enabled) return [];
+      return [
+        {
+          type: 'WebhookEndpointDisabled',
+          data: { endpointId: state.id, reason: command.reason, modifiedAt: command.now },
+        },
       ];
   }
 }

@@ -14,20 +14,23 @@ import { CommandBus } from '@nestjs/cqrs';
 import {
   ApiCreatedResponse,
   ApiNoContentResponse,
-  ApiNotFoundResponse,
   ApiOkResponse,
   ApiOperation,
   ApiParam,
   ApiTags,
-  ApiUnprocessableEntityResponse,
 } from '@nestjs/swagger';
 import { CurrentPrincipal, RequireScope } from '../auth/auth.guard';
-import { canAccessWorkspace, Principal } from '../auth/principal';
-import { notFound, validationFailed } from '../common/errors';
+import { canAccessWorkspace, Principal, workspaceFor } from '../auth/principal';
+import { notFound } from '../common/errors';
 import { Page, pageRequest, toPage } from '../common/pagination';
 import { PaginatedList } from '../common/pagination.dto';
 import { UuidParamPipe } from '../common/uuid-param.pipe';
 import { Engine, ENGINE } from '../engine/engine';
+import {
+  ApiConflictError,
+  ApiRequestValidationError,
+  ApiResourceNotFoundError,
+} from '../openapi/error-responses';
 import { Endpoint } from './endpoint';
 import {
   CreateEndpointCommand,
@@ -47,7 +50,7 @@ const IdParam = () =>
   ApiParam({ name: 'id', format: 'uuid', description: 'The webhook endpoint ID.' });
 
 @ApiTags('webhooks')
-@ApiUnprocessableEntityResponse({ description: 'Validation error.' })
+@ApiRequestValidationError()
 @Controller('api/webhooks/endpoints')
 export class EndpointsController {
   constructor(
@@ -59,14 +62,15 @@ export class EndpointsController {
   @RequireScope('webhooks:write')
   @ApiOperation({
     summary: 'Create Webhook Endpoint',
+    description: 'Create a webhook endpoint. **Scopes**: `webhooks:write`',
     operationId: 'webhooks:create_webhook_endpoint',
   })
-  @ApiCreatedResponse({ type: WebhookEndpoint })
+  @ApiCreatedResponse({ type: WebhookEndpoint, description: 'The created webhook endpoint.' })
   async create(
     @CurrentPrincipal() principal: Principal,
     @Body() body: WebhookEndpointCreate,
   ): Promise<WebhookEndpoint> {
-    const workspaceId = workspaceForCreate(principal, body.workspace_id ?? undefined);
+    const workspaceId = workspaceFor(principal, body.workspace_id ?? undefined);
     const endpoint = await this.commands.execute<CreateEndpointCommand, Endpoint>(
       new CreateEndpointCommand(workspaceId, {
         url: body.url,
@@ -82,9 +86,14 @@ export class EndpointsController {
   @RequireScope('webhooks:read')
   @ApiOperation({
     summary: 'List Webhook Endpoints',
+    description:
+      'List webhook endpoints, newest first. **Scopes**: `webhooks:read` `webhooks:write`',
     operationId: 'webhooks:list_webhook_endpoints',
   })
-  @ApiOkResponse({ type: PaginatedList(WebhookEndpoint) })
+  @ApiOkResponse({
+    type: PaginatedList(WebhookEndpoint),
+    description: 'A page of webhook endpoints.',
+  })
   async list(
     @CurrentPrincipal() principal: Principal,
     @Query() query: ListEndpointsQuery,
@@ -103,10 +112,14 @@ export class EndpointsController {
 
   @Get(':id')
   @RequireScope('webhooks:read')
-  @ApiOperation({ summary: 'Get Webhook Endpoint', operationId: 'webhooks:get_webhook_endpoint' })
+  @ApiOperation({
+    summary: 'Get Webhook Endpoint',
+    description: 'Get a webhook endpoint by ID. **Scopes**: `webhooks:read` `webhooks:write`',
+    operationId: 'webhooks:get_webhook_endpoint',
+  })
   @IdParam()
-  @ApiOkResponse({ type: WebhookEndpoint })
-  @ApiNotFoundResponse({ description: 'Not found.' })
+  @ApiOkResponse({ type: WebhookEndpoint, description: 'The webhook endpoint.' })
+  @ApiResourceNotFoundError()
   async get(
     @CurrentPrincipal() principal: Principal,
     @Param('id', UuidParamPipe) id: string,
@@ -122,11 +135,15 @@ export class EndpointsController {
   @RequireScope('webhooks:write')
   @ApiOperation({
     summary: 'Update Webhook Endpoint',
+    description:
+      'Update a webhook endpoint. Absent or `null` fields are left unchanged. ' +
+      '**Scopes**: `webhooks:write`',
     operationId: 'webhooks:update_webhook_endpoint',
   })
   @IdParam()
-  @ApiOkResponse({ type: WebhookEndpoint })
-  @ApiNotFoundResponse({ description: 'Not found.' })
+  @ApiOkResponse({ type: WebhookEndpoint, description: 'The updated webhook endpoint.' })
+  @ApiResourceNotFoundError()
+  @ApiConflictError()
   async update(
     @CurrentPrincipal() principal: Principal,
     @Param('id', UuidParamPipe) id: string,
@@ -149,11 +166,14 @@ export class EndpointsController {
   @RequireScope('webhooks:write')
   @ApiOperation({
     summary: 'Delete Webhook Endpoint',
+    description:
+      'Delete a webhook endpoint. Its delivery history is kept. **Scopes**: `webhooks:write`',
     operationId: 'webhooks:delete_webhook_endpoint',
   })
   @IdParam()
-  @ApiNoContentResponse({ description: 'Deleted. Its delivery history is kept.' })
-  @ApiNotFoundResponse({ description: 'Not found.' })
+  @ApiNoContentResponse({ description: 'Deleted.' })
+  @ApiResourceNotFoundError()
+  @ApiConflictError()
   async remove(
     @CurrentPrincipal() principal: Principal,
     @Param('id', UuidParamPipe) id: string,
@@ -166,12 +186,17 @@ export class EndpointsController {
   @ApiOperation({
     summary: 'Reset Webhook Endpoint Secret',
     description:
-      'Regenerate a webhook endpoint secret. The previous secret keeps signing during a grace period.',
+      'Regenerate a webhook endpoint secret. The previous secret keeps signing during a grace ' +
+      'period. **Scopes**: `webhooks:write`',
     operationId: 'webhooks:reset_webhook_endpoint_secret',
   })
   @IdParam()
-  @ApiOkResponse({ type: WebhookEndpoint })
-  @ApiNotFoundResponse({ description: 'Not found.' })
+  @ApiOkResponse({
+    type: WebhookEndpoint,
+    description: 'The webhook endpoint with its new secret.',
+  })
+  @ApiResourceNotFoundError()
+  @ApiConflictError()
   async resetSecret(
     @CurrentPrincipal() principal: Principal,
     @Param('id', UuidParamPipe) id: string,
@@ -181,25 +206,4 @@ export class EndpointsController {
     );
     return presentEndpoint(endpoint, principal);
   }
-}
-
-/**
- * A workspace token creates in its own workspace; a user token names one of its workspaces,
- * and may leave it out only when it has exactly one.
- */
-function workspaceForCreate(principal: Principal, requested: string | undefined): string {
-  const loc = ['body', 'workspace_id'];
-  if (requested === undefined) {
-    if (principal.workspaceIds.length === 1) return principal.workspaceIds[0];
-    throw validationFailed([
-      { type: 'missing', loc, msg: 'workspace_id is required for a token with several workspaces' },
-    ]);
-  }
-  const id = requested.toLowerCase();
-  if (canAccessWorkspace(principal, id)) return id;
-  const msg =
-    principal.kind === 'workspace'
-      ? "workspace_id must be the token's own workspace or be omitted"
-      : 'workspace_id is not one of the workspaces this token can access';
-  throw validationFailed([{ type: 'value_error', loc, msg, input: requested }]);
 }

@@ -14,7 +14,8 @@ import { EndpointsController } from './endpoints.controller';
     {
       provide: ENDPOINT_SETTINGS,
       inject: [APP_CONFIG],
-      useFactory: (config: AppConfig) => new EndpointSettings(config),
+      useFactory: (config: AppConfig) =>
+        new EndpointSettings(config, config.delivery.secretGracePeriodMs),
     },
   ],
 })

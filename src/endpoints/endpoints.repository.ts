@@ -13,4 +13,6 @@ export interface EndpointListQuery {
 export interface EndpointsRepository {
   findById(id: string): Promise<Endpoint | null>;
   list(query: EndpointListQuery): Promise<{ items: Endpoint[]; total: number }>;
+  /** Every endpoint of the workspace that is not deleted (publishing picks its targets here). */
+  listForWorkspace(workspaceId: string): Promise<Endpoint[]>;
 }

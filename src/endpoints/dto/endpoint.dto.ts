@@ -106,7 +106,14 @@ export class WebhookEndpointUpdate {
   @applyAll(IsSecret())
   secret?: string | null;
 
-  @ApiPropertyOptional({ ...formatProperty, nullable: true })
+  // Inline rather than a $ref to WebhookFormat: OpenAPI 3.0 needs `type` next to `nullable`, and
+  // admits null in an enum only when listed (Nest's enum type leaves null out, hence the cast).
+  @ApiPropertyOptional({
+    type: String,
+    enum: [...ENDPOINT_FORMATS, null] as string[],
+    nullable: true,
+    description: formatProperty.description,
+  })
   @IsOptional()
   @IsFormat()
   format?: EndpointFormat | null;
@@ -128,10 +135,12 @@ export class WebhookEndpointUpdate {
 }
 
 export class ListEndpointsQuery extends PageQuery {
+  // An exploded form array (the OpenAPI default for queries): `?workspace_id=a` is a list of one.
   @ApiPropertyOptional({
     type: [String],
     format: 'uuid',
-    description: 'Filter by workspace ID. Give it once or repeat it.',
+    description:
+      'Filter by workspace ID. Give it once or repeat it (`?workspace_id=a&workspace_id=b`).',
   })
   @IsOptional()
   @ToArray()

@@ -61,6 +61,15 @@ export class SqliteEndpoints implements SqliteProjection, EndpointsRepository {
     return row ? (JSON.parse(row.doc) as Endpoint) : null;
   }
 
+  async listForWorkspace(workspaceId: string): Promise<Endpoint[]> {
+    return this.db
+      .prepare<[string], { doc: string }>(
+        'SELECT doc FROM endpoints WHERE workspace_id = ? AND deleted = 0',
+      )
+      .all(workspaceId)
+      .map((r) => JSON.parse(r.doc) as Endpoint);
+  }
+
   async list({
     workspaceIds,
     page,
