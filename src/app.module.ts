@@ -3,6 +3,8 @@ import { AuthModule } from './auth/auth.module';
 import { AppConfig } from './config/config';
 import { CoreModule } from './config/config.module';
 import { DeliveriesModule } from './deliveries/deliveries.module';
+import { DeliveryModule } from './delivery/delivery.module';
+import { PublishingModule } from './publishing/publishing.module';
 import { Engine } from './engine/engine';
 import { EndpointsModule } from './endpoints/endpoints.module';
 import { HealthController } from './health/health.controller';
@@ -12,7 +14,14 @@ export class AppModule {
   static register(config: AppConfig, engine: Engine): DynamicModule {
     return {
       module: AppModule,
-      imports: [CoreModule.register(config, engine), AuthModule, EndpointsModule, DeliveriesModule],
+      imports: [
+        CoreModule.register(config, engine),
+        AuthModule,
+        EndpointsModule,
+        DeliveriesModule,
+        DeliveryModule,
+        PublishingModule,
+      ],
       controllers: [HealthController],
     };
   }

@@ -1,4 +1,9 @@
 import { resolve } from 'node:path';
+import {
+  DEFAULT_RETRY_SCHEDULE_MS,
+  parseDuration,
+  parseDurationList,
+} from '../delivery/retry-policy';
 
 /** Typed, validated runtime configuration. Every value comes from the environment. */
 export interface AppConfig {
@@ -8,6 +13,19 @@ export interface AppConfig {
   /** Development only: allow private/loopback targets and plain http endpoint URLs. */
   allowPrivateNetworks: boolean;
   logLevel: LogLevel;
+  delivery: DeliveryConfig;
+}
+
+export interface DeliveryConfig {
+  /** Delays before each retry after the first attempt, in ms. */
+  retrySchedule: readonly number[];
+  timeoutMs: number;
+  /** Consecutive failed events after which an endpoint is disabled. */
+  failureThreshold: number;
+  /** How long the previous secret keeps signing after a rotation. */
+  secretGracePeriodMs: number;
+  /** Attempts sent concurrently, across all endpoints. */
+  maxInFlight: number;
 }
 
 export const LOG_LEVELS = ['error', 'warn', 'log', 'debug', 'verbose'] as const;
@@ -39,6 +57,13 @@ export function loadConfig(env: Env = process.env): AppConfig {
     dataDir: resolve(env.DATA_DIR?.trim() || './data'),
     allowPrivateNetworks: read('WEBHOOK_ALLOW_PRIVATE_NETWORKS', false, parseBoolean),
     logLevel: read('LOG_LEVEL', 'log', parseLogLevel),
+    delivery: {
+      retrySchedule: read('WEBHOOK_RETRY_SCHEDULE', DEFAULT_RETRY_SCHEDULE_MS, durations),
+      timeoutMs: read('WEBHOOK_TIMEOUT_MS', 10_000, positiveInteger),
+      failureThreshold: read('WEBHOOK_FAILURE_THRESHOLD', 10, positiveInteger),
+      secretGracePeriodMs: read('WEBHOOK_SECRET_GRACE_PERIOD', 24 * 3600_000, duration),
+      maxInFlight: read('WEBHOOK_MAX_IN_FLIGHT', 256, positiveInteger),
+    },
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
@@ -61,4 +86,27 @@ export function parseBoolean(raw: string): Parsed<boolean> {
 function parseLogLevel(raw: string): Parsed<LogLevel> {
   const level = LOG_LEVELS.find((l) => l === raw);
   return level ? { value: level } : { error: `expected one of ${LOG_LEVELS.join(', ')}` };
+}
+
+function positiveInteger(raw: string): Parsed<number> {
+  const value = Number(raw);
+  return /^\d+$/.test(raw) && value >= 1 && Number.isSafeInteger(value)
+    ? { value }
+    : { error: 'expected a positive integer' };
+}
+
+function duration(raw: string): Parsed<number> {
+  try {
+    return { value: parseDuration(raw) };
+  } catch (error) {
+    return { error: (error as Error).message };
+  }
+}
+
+function durations(raw: string): Parsed<number[]> {
+  try {
+    return { value: parseDurationList(raw) };
+  } catch (error) {
+    return { error: (error as Error).message };
+  }
 }

@@ -2,12 +2,10 @@ import { Controller, Get, HttpCode, Inject, Param, Post, Query } from '@nestjs/c
 import { CommandBus } from '@nestjs/cqrs';
 import {
   ApiAcceptedResponse,
-  ApiNotFoundResponse,
   ApiOkResponse,
   ApiOperation,
   ApiParam,
   ApiTags,
-  ApiUnprocessableEntityResponse,
 } from '@nestjs/swagger';
 import { CurrentPrincipal, RequireScope } from '../auth/auth.guard';
 import { Principal } from '../auth/principal';
@@ -15,13 +13,14 @@ import { Page, pageRequest, toPage } from '../common/pagination';
 import { PaginatedList } from '../common/pagination.dto';
 import { parseTimestamp } from '../common/timestamps';
 import { UuidParamPipe } from '../common/uuid-param.pipe';
+import { ApiRequestValidationError, ApiResourceNotFoundError } from '../openapi/error-responses';
 import { Engine, ENGINE } from '../engine/engine';
 import { presentDelivery } from './delivery.presenter';
 import { ListDeliveriesQuery, WebhookDelivery } from './dto/delivery.dto';
 import { RedeliverEventCommand } from './redeliver.command';
 
 @ApiTags('webhooks')
-@ApiUnprocessableEntityResponse({ description: 'Validation error.' })
+@ApiRequestValidationError()
 @Controller('api/webhooks')
 export class DeliveriesController {
   constructor(
@@ -34,10 +33,13 @@ export class DeliveriesController {
   @ApiOperation({
     summary: 'List Webhook Deliveries',
     description:
-      'List webhook deliveries. Deliveries are all the attempts to deliver a webhook event to an endpoint.',
+      'List webhook deliveries. Deliveries are all the attempts to deliver a webhook event to an endpoint. **Scopes**: `webhooks:read` `webhooks:write`',
     operationId: 'webhooks:list_webhook_deliveries',
   })
-  @ApiOkResponse({ type: PaginatedList(WebhookDelivery) })
+  @ApiOkResponse({
+    type: PaginatedList(WebhookDelivery),
+    description: 'A page of deliveries, newest first.',
+  })
   async list(
     @CurrentPrincipal() principal: Principal,
     @Query() query: ListDeliveriesQuery,
@@ -67,12 +69,12 @@ export class DeliveriesController {
   @ApiOperation({
     summary: 'Redeliver Webhook Event',
     description:
-      'Schedule the re-delivery of a webhook event: a new attempt with the same id and body and a fresh retry budget.',
+      'Schedule the re-delivery of a webhook event: a new attempt with the same id and body and a fresh retry budget. **Scopes**: `webhooks:write`',
     operationId: 'webhooks:redeliver_webhook_event',
   })
   @ApiParam({ name: 'id', format: 'uuid', description: 'The webhook event ID.' })
   @ApiAcceptedResponse({ description: 'Redelivery scheduled.', schema: { type: 'object' } })
-  @ApiNotFoundResponse({ description: 'Not found.' })
+  @ApiResourceNotFoundError()
   async redeliver(
     @CurrentPrincipal() principal: Principal,
     @Param('id', UuidParamPipe) id: string,

@@ -36,4 +36,6 @@ export interface DeliveryListQuery {
 export interface DeliveriesRepository {
   list(query: DeliveryListQuery): Promise<{ items: Delivery[]; total: number }>;
   findEvent(id: string): Promise<WebhookEvent | null>;
+  /** Outcomes of the endpoint's most recently completed events, newest first. */
+  recentOutcomes(endpointId: string, count: number): Promise<boolean[]>;
 }

@@ -42,7 +42,8 @@ export class RedeliverEventHandler implements ICommandHandler<RedeliverEventComm
         this.engine.eventStore,
         webhookEventStream(webhookEventId),
         decider,
-        (state) => decideRedeliver(state, { type: 'RedeliverWebhookEvent', endpointEnabled, now: nowIso() }),
+        (state) =>
+          decideRedeliver(state, { type: 'RedeliverWebhookEvent', endpointEnabled, now: nowIso() }),
       );
       if (result.position !== null) await this.engine.projections.waitFor(result.position);
     } catch (error) {

@@ -42,6 +42,7 @@ const attempt = (succeeded: boolean, httpCode: number | null): DeliveryAttempted
     response: null,
     durationMs: 3,
     attemptedAt: now,
+    retryAt: null,
   },
 });
 const fold = (events: WebhookEventEvent[]) => events.reduce(evolve, null as WebhookEvent | null);
@@ -97,7 +98,10 @@ describe('webhook event', () => {
         .given([created, attempt(true, 200)])
         .when(redeliver)
         .then([
-          { type: 'WebhookEventRedeliveryRequested', data: { webhookEventId, requestedAt: now } },
+          {
+            type: 'WebhookEventRedeliveryRequested',
+            data: { webhookEventId, endpointId: created.data.endpointId, requestedAt: now },
+          },
         ]);
     });
 

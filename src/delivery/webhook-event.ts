@@ -34,6 +34,8 @@ export interface DeliveryAttempted {
     response: string | null;
     durationMs: number;
     attemptedAt: string;
+    /** When the next attempt is due; null when this one ends the budget (success or final failure). */
+    retryAt: string | null;
   };
 }
 
@@ -52,7 +54,7 @@ export interface WebhookEventSkipped {
 /** A new attempt of the same event (same id and body) with a fresh retry budget. */
 export interface WebhookEventRedeliveryRequested {
   type: 'WebhookEventRedeliveryRequested';
-  data: { webhookEventId: string; requestedAt: string };
+  data: { webhookEventId: string; endpointId: string; requestedAt: string };
 }
 
 /** Retention: the payload is dropped from the read side; redelivery is no longer possible. */
@@ -134,7 +136,9 @@ export class WebhookEventNotFoundError extends Error {
 
 export class WebhookEventArchivedError extends Error {
   constructor() {
-    super('The webhook event is archived: its payload is no longer kept, so it cannot be redelivered');
+    super(
+      'The webhook event is archived: its payload is no longer kept, so it cannot be redelivered',
+    );
   }
 }
 
@@ -161,6 +165,71 @@ export function decideRedeliver(
     ];
   }
   return [
-    { type: 'WebhookEventRedeliveryRequested', data: { webhookEventId, requestedAt: command.now } },
+    {
+      type: 'WebhookEventRedeliveryRequested',
+      data: { webhookEventId, endpointId: state.endpointId, requestedAt: command.now },
+    },
+  ];
+}
+
+/** What the sender observed; `permanent` failures (refused address, 410 Gone) are not retried. */
+export interface AttemptOutcome {
+  httpCode: number | null;
+  response: string | null;
+  durationMs: number;
+  permanent: boolean;
+}
+
+export interface RecordAttempt {
+  type: 'RecordAttempt';
+  deliveryId: string;
+  outcome: AttemptOutcome;
+  /** Delay before the next attempt from the retry policy; null when the budget is spent. */
+  retryDelayMs: number | null;
+  now: string;
+}
+
+export const isSuccess = (httpCode: number | null) =>
+  httpCode !== null && httpCode >= 200 && httpCode < 300;
+
+/** Success is 2xx only; a failure is retried while the budget lasts, else the event has failed. */
+export function decideAttempt(
+  state: WebhookEvent | null,
+  command: RecordAttempt,
+): WebhookEventEvent[] {
+  if (!state) throw new WebhookEventNotFoundError();
+  const { outcome, now } = command;
+  const succeeded = isSuccess(outcome.httpCode);
+  const retry = !succeeded && !outcome.permanent && command.retryDelayMs !== null;
+  const attempted: DeliveryAttempted = {
+    type: 'DeliveryAttempted',
+    data: {
+      webhookEventId: state.id,
+      deliveryId: command.deliveryId,
+      endpointId: state.endpointId,
+      succeeded,
+      httpCode: outcome.httpCode,
+      response: outcome.response,
+      durationMs: Math.round(outcome.durationMs),
+      attemptedAt: now,
+      retryAt: retry ? new Date(Date.parse(now) + command.retryDelayMs!).toISOString() : null,
+    },
+  };
+  if (succeeded || retry) return [attempted];
+  return [
+    attempted,
+    { type: 'WebhookEventFailed', data: { webhookEventId: state.id, failedAt: now } },
+  ];
+}
+
+/** Pending work for a disabled or deleted endpoint is not sent: the event becomes skipped. */
+export function decideSkip(
+  state: WebhookEvent | null,
+  reason: string,
+  now: string,
+): WebhookEventEvent[] {
+  if (!state || state.isArchived || state.skipped) return [];
+  return [
+    { type: 'WebhookEventSkipped', data: { webhookEventId: state.id, reason, skippedAt: now } },
   ];
 }

@@ -2,12 +2,16 @@ import { AccessTokensRepository } from '../auth/access-tokens.repository';
 import { SqliteAccessTokens } from '../auth/sqlite/sqlite-access-tokens';
 import { DeliveriesRepository } from '../deliveries/deliveries.repository';
 import { SqliteDeliveries } from '../deliveries/sqlite/sqlite-deliveries';
+import { DueWorkQueue } from '../delivery/due-work';
+import { SqliteDueWork } from '../delivery/sqlite/sqlite-due-work';
 import { EndpointsRepository } from '../endpoints/endpoints.repository';
 import { SqliteEndpoints } from '../endpoints/sqlite/sqlite-endpoints';
 import { EventStore } from '../eventstore/event-store';
 import { openSqliteDatabase } from '../eventstore/sqlite/sqlite-database';
 import { SqliteEventStore } from '../eventstore/sqlite/sqlite-event-store';
+import { CheckpointStore } from '../projections/checkpoints';
 import { ProjectionRunner } from '../projections/projection-runner';
+import { SqliteCheckpoints } from '../projections/sqlite/sqlite-checkpoints';
 import { SqliteProjectionRunner } from '../projections/sqlite/sqlite-projection-runner';
 
 /** One storage engine: the event store, the projections and every read-model repository. */
@@ -19,6 +23,9 @@ export interface Engine {
   readonly endpoints: EndpointsRepository;
   readonly accessTokens: AccessTokensRepository;
   readonly deliveries: DeliveriesRepository;
+  readonly dueWork: DueWorkQueue;
+  /** Positions of consumers that are not projections (the delivery saga). */
+  readonly checkpoints: CheckpointStore;
   close(): Promise<void>;
 }
 
@@ -31,7 +38,13 @@ export function openEmbeddedEngine(dataDir: string): Engine {
   const endpoints = new SqliteEndpoints(db);
   const accessTokens = new SqliteAccessTokens(db);
   const deliveries = new SqliteDeliveries(db);
-  const projections = new SqliteProjectionRunner(db, eventStore, [endpoints, accessTokens, deliveries]);
+  const dueWork = new SqliteDueWork(db);
+  const projections = new SqliteProjectionRunner(db, eventStore, [
+    endpoints,
+    accessTokens,
+    deliveries,
+    dueWork,
+  ]);
   return {
     description: `embedded SQLite in ${dataDir}`,
     eventStore,
@@ -39,6 +52,8 @@ export function openEmbeddedEngine(dataDir: string): Engine {
     endpoints,
     accessTokens,
     deliveries,
+    dueWork,
+    checkpoints: new SqliteCheckpoints(db),
     async close() {
       await projections.stop();
       await eventStore.close();

@@ -72,6 +72,8 @@ export interface EventStore {
   subscribeToAll(options: SubscribeOptions, handler: EventHandler): Subscription;
   /** Position of the newest event in the log (0 when empty). */
   headPosition(): Promise<number>;
+  /** Resolves once the log's head is past `position` (appends by other processes included). */
+  waitForAppend(position: number): Promise<void>;
   close(): Promise<void>;
 }
 

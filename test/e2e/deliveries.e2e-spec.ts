@@ -87,6 +87,7 @@ describe('GET /api/webhooks/deliveries and POST /api/webhooks/events/{id}/redeli
             response: httpCode === null ? 'connect ECONNREFUSED' : 'ok',
             durationMs: 5 + a,
             attemptedAt: attempt.createdAt,
+            retryAt: null,
           },
         });
       }

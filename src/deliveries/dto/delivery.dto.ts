@@ -51,7 +51,9 @@ export class ListDeliveriesQuery extends PageQuery {
   })
   @IsOptional()
   @IsString({ message: 'Input should be a valid string' })
-  @MaxLength(QUERY_MAX_LENGTH, { message: `String should have at most ${QUERY_MAX_LENGTH} characters` })
+  @MaxLength(QUERY_MAX_LENGTH, {
+    message: `String should have at most ${QUERY_MAX_LENGTH} characters`,
+  })
   query?: string;
 
   @ApiPropertyOptional({
@@ -81,7 +83,12 @@ export class WebhookEventSchema {
   @ApiProperty({ format: 'date-time' }) created_at!: string;
   @ApiProperty({ type: String, format: 'date-time', nullable: true }) modified_at!: string | null;
   @ApiProperty({ format: 'uuid' }) webhook_endpoint_id!: string;
-  @ApiProperty({ enum: WEBHOOK_EVENT_TYPES, enumName: 'WebhookEventType' }) type!: WebhookEventType;
+  @ApiProperty({
+    enum: WEBHOOK_EVENT_TYPES,
+    enumName: 'WebhookEventType',
+    description: 'The event type.',
+  })
+  type!: WebhookEventType;
   @ApiProperty({
     type: String,
     nullable: true,
@@ -92,7 +99,8 @@ export class WebhookEventSchema {
   @ApiProperty({
     type: Boolean,
     nullable: true,
-    description: 'True once any attempt succeeded, false when its retries ran out, null while pending.',
+    description:
+      'True once any attempt succeeded, false when its retries ran out, null while pending.',
   })
   succeeded!: boolean | null;
   @ApiProperty({ description: 'True when not sent because the endpoint was disabled.' })
@@ -106,7 +114,11 @@ export class WebhookDelivery {
   @ApiProperty({ type: String, format: 'date-time', nullable: true }) modified_at!: string | null;
   @ApiProperty({ format: 'uuid' }) webhook_endpoint_id!: string;
   @ApiProperty() succeeded!: boolean;
-  @ApiProperty({ type: 'integer', nullable: true, description: 'Null when the endpoint was unreachable.' })
+  @ApiProperty({
+    type: 'integer',
+    nullable: true,
+    description: 'Null when the endpoint was unreachable.',
+  })
   http_code!: number | null;
   @ApiProperty({
     type: String,

@@ -17,8 +17,13 @@ const SCHEMA = `
     endpoint_id TEXT NOT NULL,
     workspace_id TEXT NOT NULL,
     created_at TEXT NOT NULL,
+    -- outcome (NULL while pending) and when it last changed: the endpoint-health query
+    succeeded INTEGER,
+    modified_at TEXT,
     doc TEXT NOT NULL
   );
+  CREATE INDEX IF NOT EXISTS webhook_events_outcomes ON webhook_events (endpoint_id, modified_at DESC)
+    WHERE succeeded IS NOT NULL;
   CREATE TABLE IF NOT EXISTS deliveries (
     id TEXT PRIMARY KEY,
     webhook_event_id TEXT NOT NULL,
@@ -51,15 +56,18 @@ export class SqliteDeliveries implements SqliteProjection, DeliveriesRepository 
   readonly name = 'deliveries';
   readonly filter = { streamPrefixes: [WEBHOOK_EVENT_STREAM_PREFIX] };
   private readonly selectEvent: Statement<[string], { doc: string }>;
-  private readonly upsertEvent: Statement<[string, string, string, string, string]>;
+  private readonly upsertEvent: Statement<
+    [string, string, string, string, number | null, string | null, string]
+  >;
   private readonly insertDelivery: Statement<unknown[]>;
 
   constructor(private readonly db: SqliteDatabase) {
     db.exec(SCHEMA);
     this.selectEvent = db.prepare('SELECT doc FROM webhook_events WHERE id = ?');
     this.upsertEvent = db.prepare(
-      `INSERT INTO webhook_events (id, endpoint_id, workspace_id, created_at, doc) VALUES (?, ?, ?, ?, ?)
-       ON CONFLICT (id) DO UPDATE SET doc = excluded.doc`,
+      `INSERT INTO webhook_events (id, endpoint_id, workspace_id, created_at, succeeded, modified_at, doc)
+       VALUES (?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (id) DO UPDATE SET succeeded = excluded.succeeded, modified_at = excluded.modified_at, doc = excluded.doc`,
     );
     this.insertDelivery = db.prepare(
       `INSERT OR IGNORE INTO deliveries
@@ -72,7 +80,15 @@ export class SqliteDeliveries implements SqliteProjection, DeliveriesRepository 
     const event = recorded as unknown as WebhookEventEvent;
     const next = evolve(this.findEventSync(event.data.webhookEventId), event);
     if (!next) return;
-    this.upsertEvent.run(next.id, next.endpointId, next.workspaceId, next.createdAt, JSON.stringify(next));
+    this.upsertEvent.run(
+      next.id,
+      next.endpointId,
+      next.workspaceId,
+      next.createdAt,
+      next.succeeded === null ? null : next.succeeded ? 1 : 0,
+      next.modifiedAt,
+      JSON.stringify(next),
+    );
     if (event.type === 'DeliveryAttempted') {
       const d = event.data;
       this.insertDelivery.run(
@@ -101,6 +117,16 @@ export class SqliteDeliveries implements SqliteProjection, DeliveriesRepository 
   private findEventSync(id: string): WebhookEvent | null {
     const row = this.selectEvent.get(id);
     return row ? (JSON.parse(row.doc) as WebhookEvent) : null;
+  }
+
+  async recentOutcomes(endpointId: string, count: number): Promise<boolean[]> {
+    return this.db
+      .prepare<[string, number], { succeeded: number }>(
+        `SELECT succeeded FROM webhook_events WHERE endpoint_id = ? AND succeeded IS NOT NULL
+         ORDER BY modified_at DESC LIMIT ?`,
+      )
+      .all(endpointId, count)
+      .map((r) => r.succeeded === 1);
   }
 
   async list(query: DeliveryListQuery): Promise<{ items: Delivery[]; total: number }> {

@@ -1,9 +1,9 @@
 import { Logger } from '@nestjs/common';
-import type { Statement } from 'better-sqlite3';
 import { matchesFilter } from '../../eventstore/event-store';
 import { SqliteDatabase } from '../../eventstore/sqlite/sqlite-database';
 import { SqliteEventStore } from '../../eventstore/sqlite/sqlite-event-store';
 import { ProjectionRunner } from '../projection-runner';
+import { SqliteCheckpoints } from './sqlite-checkpoints';
 import { SqliteProjection } from './sqlite-projection';
 
 const BATCH_SIZE = 1000;
@@ -20,8 +20,7 @@ interface Waiter {
  */
 export class SqliteProjectionRunner implements ProjectionRunner {
   private readonly logger = new Logger('Projections');
-  private readonly getCheckpoint: Statement<[string], { position: number }>;
-  private readonly setCheckpoint: Statement<[string, number]>;
+  private readonly checkpointStore: SqliteCheckpoints;
   private waiters: Waiter[] = [];
   private applied = 0;
   private running = false;
@@ -35,13 +34,7 @@ export class SqliteProjectionRunner implements ProjectionRunner {
     private readonly store: SqliteEventStore,
     private readonly projections: readonly SqliteProjection[],
   ) {
-    db.exec(
-      'CREATE TABLE IF NOT EXISTS checkpoints (name TEXT PRIMARY KEY, position INTEGER NOT NULL)',
-    );
-    this.getCheckpoint = db.prepare('SELECT position FROM checkpoints WHERE name = ?');
-    this.setCheckpoint = db.prepare(
-      'INSERT INTO checkpoints (name, position) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET position = excluded.position',
-    );
+    this.checkpointStore = new SqliteCheckpoints(db);
   }
 
   start(): void {
@@ -92,7 +85,7 @@ export class SqliteProjectionRunner implements ProjectionRunner {
       .transaction(() => {
         for (const projection of this.projections) {
           projection.reset();
-          this.setCheckpoint.run(projection.name, 0);
+          this.checkpointStore.set(projection.name, 0);
         }
       })
       .immediate();
@@ -102,7 +95,7 @@ export class SqliteProjectionRunner implements ProjectionRunner {
 
   async checkpoints(): Promise<Record<string, number>> {
     return Object.fromEntries(
-      this.projections.map((p) => [p.name, this.getCheckpoint.get(p.name)?.position ?? 0]),
+      this.projections.map((p) => [p.name, this.checkpointStore.get(p.name)]),
     );
   }
 
@@ -118,9 +111,7 @@ export class SqliteProjectionRunner implements ProjectionRunner {
           if (this.applyBatch(projection)) progressed = true;
         }
       }
-      this.applied = Math.min(
-        ...this.projections.map((p) => this.getCheckpoint.get(p.name)?.position ?? 0),
-      );
+      this.applied = Math.min(...this.projections.map((p) => this.checkpointStore.get(p.name)));
       this.releaseWaiters();
     } finally {
       this.running = false;
@@ -131,13 +122,13 @@ export class SqliteProjectionRunner implements ProjectionRunner {
   private applyBatch(projection: SqliteProjection): boolean {
     return this.db
       .transaction(() => {
-        const from = this.getCheckpoint.get(projection.name)?.position ?? 0;
+        const from = this.checkpointStore.get(projection.name);
         const events = this.store.readAllSync({ fromPosition: from, maxCount: BATCH_SIZE });
         if (events.length === 0) return false;
         for (const event of events) {
           if (matchesFilter(event, projection.filter)) projection.apply(event);
         }
-        this.setCheckpoint.run(projection.name, events[events.length - 1].position);
+        this.checkpointStore.set(projection.name, events[events.length - 1].position);
         return true;
       })
       .immediate();

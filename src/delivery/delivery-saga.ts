@@ -1,0 +1,249 @@
+import { Logger } from '@nestjs/common';
+import { nowIso } from '../common/clock';
+import { DeliveriesRepository } from '../deliveries/deliveries.repository';
+import {
+  DisableReason,
+  ENDPOINT_STREAM_PREFIX,
+  Endpoint,
+  EndpointEvent,
+  decide as decideEndpoint,
+  endpointStream,
+  evolve as evolveEndpoint,
+} from '../endpoints/endpoint';
+import { EndpointsRepository } from '../endpoints/endpoints.repository';
+import { executeOnStream } from '../eventstore/command-execution';
+import {
+  EventStore,
+  RecordedEvent,
+  Subscription,
+  WrongExpectedRevisionError,
+} from '../eventstore/event-store';
+import { CheckpointStore } from '../projections/checkpoints';
+import { ProjectionRunner } from '../projections/projection-runner';
+import { PUBLICATION_STREAM_PREFIX, WebhookPublished } from '../publishing/publication';
+import { DueWorkQueue } from './due-work';
+import { renderPayload } from './formats';
+import {
+  WEBHOOK_EVENT_STREAM_PREFIX,
+  WebhookEvent,
+  WebhookEventCreated,
+  WebhookEventEvent,
+  decideSkip,
+  evolve as evolveWebhookEvent,
+  webhookEventStream,
+} from './webhook-event';
+
+const CHECKPOINT = 'delivery_saga';
+/** Checkpoint writes are batched: after a crash the saga repeats at most this much, idempotently. */
+const CHECKPOINT_INTERVAL_MS = 200;
+const RESTART_DELAY_MS = 1000;
+
+export interface SagaPorts {
+  store: EventStore;
+  projections: ProjectionRunner;
+  checkpoints: CheckpointStore;
+  endpoints: EndpointsRepository;
+  deliveries: DeliveriesRepository;
+  dueWork: DueWorkQueue;
+}
+
+const endpointDecider = { evolve: evolveEndpoint, initialState: null as Endpoint | null };
+const webhookEventDecider = {
+  evolve: evolveWebhookEvent,
+  initialState: null as WebhookEvent | null,
+};
+
+/**
+ * The delivery process manager: a checkpointed consumer of the log that turns facts into
+ * further facts. Every effect is an idempotent append (a creation expects `no_stream`, a skip
+ * or disable decides on current state), so handling an event twice after a crash is harmless.
+ *
+ * - WebhookPublished → one WebhookEvent per target, body rendered once for its format;
+ * - endpoint disabled or deleted → its pending events are skipped;
+ * - 410 Gone → the endpoint is disabled;
+ * - a failed event → the endpoint is disabled when its last N completed events all failed.
+ */
+export class DeliverySaga {
+  private readonly logger = new Logger('DeliverySaga');
+  private subscription: Subscription | undefined;
+  private handled = 0;
+  private saved = 0;
+  private saveTimer: NodeJS.Timeout | undefined;
+  private waiters: Array<{ position: number; resolve(): void }> = [];
+  private stopped = true;
+
+  constructor(
+    private readonly ports: SagaPorts,
+    private readonly failureThreshold: number,
+  ) {}
+
+  async start(): Promise<void> {
+    this.stopped = false;
+    this.handled = this.saved = await this.ports.checkpoints.load(CHECKPOINT);
+    this.subscribe();
+  }
+
+  private subscribe(): void {
+    const subscription = this.ports.store.subscribeToAll(
+      {
+        fromPosition: this.handled,
+        filter: {
+          streamPrefixes: [
+            PUBLICATION_STREAM_PREFIX,
+            ENDPOINT_STREAM_PREFIX,
+            WEBHOOK_EVENT_STREAM_PREFIX,
+          ],
+          eventTypes: [
+            'WebhookPublished',
+            'WebhookEndpointDisabled',
+            'WebhookEndpointDeleted',
+            'DeliveryAttempted',
+            'WebhookEventFailed',
+          ],
+        },
+      },
+      (event) => this.handle(event),
+    );
+    this.subscription = subscription;
+    subscription.done.catch((error: unknown) => {
+      if (this.stopped) return;
+      this.logger.error(`Saga stopped at position ${this.handled}, restarting: ${String(error)}`);
+      setTimeout(() => !this.stopped && this.subscribe(), RESTART_DELAY_MS).unref();
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.subscription?.stop();
+    if (this.saveTimer) clearTimeout(this.saveTimer);
+    await this.saveCheckpoint();
+  }
+
+  /** Resolves once the saga has handled the log up to `position` and its effects are projected. */
+  async waitFor(position: number): Promise<void> {
+    if (this.handled < position) {
+      await new Promise<void>((resolve) => this.waiters.push({ position, resolve }));
+    }
+    await this.ports.projections.waitFor(await this.ports.store.headPosition());
+  }
+
+  private async handle(event: RecordedEvent): Promise<void> {
+    switch (event.type) {
+      case 'WebhookPublished':
+        await this.fanOut(event as unknown as RecordedEvent & WebhookPublished);
+        break;
+      case 'WebhookEndpointDisabled':
+      case 'WebhookEndpointDeleted':
+        await this.skipPending(String(event.data.endpointId), event.position, event.type);
+        break;
+      case 'DeliveryAttempted':
+        if (event.data.httpCode === 410) await this.disable(String(event.data.endpointId), 'gone');
+        break;
+      case 'WebhookEventFailed':
+        await this.checkHealth(event);
+        break;
+    }
+    this.handled = event.position;
+    this.waiters = this.waiters.filter((w) =>
+      w.position <= this.handled ? (w.resolve(), false) : true,
+    );
+    this.scheduleCheckpoint();
+  }
+
+  private async fanOut(event: RecordedEvent & WebhookPublished): Promise<void> {
+    const { publicationId, workspaceId, eventType, payloadData, timestamp, targets } = event.data;
+    const endpoints = await Promise.all(
+      targets.map((t) => this.ports.endpoints.findById(t.endpointId)),
+    );
+    // Issued together so the store commits them in one group, in publish order.
+    await Promise.all(
+      targets.map((target, i) => {
+        const created: WebhookEventCreated = {
+          type: 'WebhookEventCreated',
+          data: {
+            webhookEventId: target.webhookEventId,
+            endpointId: target.endpointId,
+            workspaceId,
+            publicationId,
+            eventType,
+            payload: renderPayload(endpoints[i]?.format ?? 'raw', {
+              type: eventType,
+              timestamp,
+              workspaceId,
+              data: payloadData,
+            }),
+            createdAt: timestamp,
+          },
+        };
+        return this.ports.store
+          .append(webhookEventStream(target.webhookEventId), [created], 'no_stream')
+          .catch(ignoreConflict);
+      }),
+    );
+  }
+
+  private async skipPending(endpointId: string, position: number, cause: string): Promise<void> {
+    await this.ports.projections.waitFor(position);
+    const pending = await this.ports.dueWork.pendingFor(endpointId);
+    const reason = cause === 'WebhookEndpointDeleted' ? 'endpoint_deleted' : 'endpoint_disabled';
+    await Promise.all(
+      pending.map((id) =>
+        executeOnStream<WebhookEvent | null, WebhookEventEvent>(
+          this.ports.store,
+          webhookEventStream(id),
+          webhookEventDecider,
+          (state) => decideSkip(state, reason, nowIso()),
+        ),
+      ),
+    );
+  }
+
+  private async checkHealth(event: RecordedEvent): Promise<void> {
+    await this.ports.projections.waitFor(event.position);
+    const created = await this.ports.deliveries.findEvent(String(event.data.webhookEventId));
+    if (!created) return;
+    const outcomes = await this.ports.deliveries.recentOutcomes(
+      created.endpointId,
+      this.failureThreshold,
+    );
+    if (outcomes.length >= this.failureThreshold && outcomes.every((ok) => !ok)) {
+      await this.disable(created.endpointId, 'failing');
+    }
+  }
+
+  private async disable(
+    endpointId: string,
+    reason: Exclude<DisableReason, 'requested'>,
+  ): Promise<void> {
+    const result = await executeOnStream<Endpoint | null, EndpointEvent>(
+      this.ports.store,
+      endpointStream(endpointId),
+      endpointDecider,
+      (state) =>
+        state && !state.deletedAt
+          ? decideEndpoint(state, { type: 'DisableEndpoint', reason, now: nowIso() })
+          : [],
+    );
+    if (result.events.length > 0) this.logger.warn(`Disabled endpoint ${endpointId}: ${reason}`);
+  }
+
+  private scheduleCheckpoint(): void {
+    if (this.saveTimer) return;
+    this.saveTimer = setTimeout(() => {
+      this.saveTimer = undefined;
+      void this.saveCheckpoint();
+    }, CHECKPOINT_INTERVAL_MS);
+    this.saveTimer.unref();
+  }
+
+  private async saveCheckpoint(): Promise<void> {
+    if (this.handled === this.saved) return;
+    const position = this.handled;
+    await this.ports.checkpoints.save(CHECKPOINT, position);
+    this.saved = position;
+  }
+}
+
+function ignoreConflict(error: unknown): void {
+  if (!(error instanceof WrongExpectedRevisionError)) throw error;
+}

@@ -1,0 +1,206 @@
+import { Logger } from '@nestjs/common';
+import { nowIso } from '../common/clock';
+import { uuidv7 } from '../common/ids';
+import { DeliveryConfig } from '../config/config';
+import { DeliveriesRepository } from '../deliveries/deliveries.repository';
+import { Endpoint } from '../endpoints/endpoint';
+import { EndpointsRepository } from '../endpoints/endpoints.repository';
+import { executeOnStream } from '../eventstore/command-execution';
+import { EventStore } from '../eventstore/event-store';
+import { ProjectionRunner } from '../projections/projection-runner';
+import { DueWork, DueWorkQueue } from './due-work';
+import { HttpSender, SendOutcome } from './http-sender';
+import { retryDelay } from './retry-policy';
+import { signatureHeaders } from './signing';
+import {
+  AttemptOutcome,
+  WebhookEvent,
+  WebhookEventEvent,
+  decideAttempt,
+  decideSkip,
+  evolve,
+  webhookEventStream,
+} from './webhook-event';
+
+export interface DispatcherPorts {
+  store: EventStore;
+  projections: ProjectionRunner;
+  endpoints: EndpointsRepository;
+  deliveries: DeliveriesRepository;
+  dueWork: DueWorkQueue;
+  sender: HttpSender;
+}
+
+/** How long a claimed attempt stays ours: longer than any send can take. */
+const LEASE_MARGIN_MS = 20_000;
+/** The longest the dispatcher sleeps when nothing is due and nothing is appended. */
+const IDLE_POLL_MS = 1000;
+
+const decider = { evolve, initialState: null as WebhookEvent | null };
+
+/**
+ * Claims due attempts with a lease, sends them signed, and records each attempt as an event on
+ * the WebhookEvent's stream (the due-work projection then reschedules or clears it). Claims are
+ * taken oldest-due first and sent in that order, so first attempts to an endpoint go out in
+ * publish order. A crash between send and record leaves the lease to expire: the attempt is sent
+ * again with the same `webhook-id` (at-least-once).
+ */
+export class Dispatcher {
+  private readonly logger = new Logger('Dispatcher');
+  private inFlight = 0;
+  private stopped = true;
+  private loop: Promise<void> | undefined;
+  private wake: (() => void) | undefined;
+  private readonly sending = new Set<Promise<void>>();
+
+  constructor(
+    private readonly ports: DispatcherPorts,
+    private readonly config: DeliveryConfig,
+    private readonly random: () => number = Math.random,
+  ) {}
+
+  start(): void {
+    if (!this.stopped) return;
+    this.stopped = false;
+    this.loop = this.run();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.wake?.();
+    await this.loop;
+    await Promise.all([...this.sending]);
+  }
+
+  private async run(): Promise<void> {
+    const leaseMs = this.config.timeoutMs + LEASE_MARGIN_MS;
+    while (!this.stopped) {
+      try {
+        const head = await this.ports.store.headPosition();
+        await this.ports.projections.waitFor(head);
+        const free = this.config.maxInFlight - this.inFlight;
+        const claimed = free > 0 ? await this.ports.dueWork.claim(Date.now(), free, leaseMs) : [];
+        for (const work of claimed) this.launch(work);
+        if (claimed.length > 0 && claimed.length === free) continue;
+        await this.sleep(head);
+      } catch (error) {
+        this.logger.error(`Dispatch failed: ${String(error)}`);
+        await new Promise((r) => setTimeout(r, IDLE_POLL_MS));
+      }
+    }
+  }
+
+  /** Until something is appended, a slot frees up, or the next item falls due. */
+  private async sleep(head: number): Promise<void> {
+    const next = await this.ports.dueWork.nextDueAt();
+    const delay = Math.max(
+      0,
+      Math.min(IDLE_POLL_MS, next === null ? IDLE_POLL_MS : next - Date.now()),
+    );
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      this.ports.store.waitForAppend(head),
+      new Promise<void>((resolve) => {
+        this.wake = resolve;
+        timer = setTimeout(resolve, delay);
+      }),
+    ]);
+    clearTimeout(timer);
+    this.wake = undefined;
+  }
+
+  private launch(work: DueWork): void {
+    this.inFlight += 1;
+    const sending = this.deliver(work)
+      .catch((error: unknown) =>
+        this.logger.error(`Delivery of ${work.webhookEventId} failed: ${String(error)}`),
+      )
+      .finally(() => {
+        this.inFlight -= 1;
+        this.sending.delete(sending);
+        this.wake?.();
+      });
+    this.sending.add(sending);
+  }
+
+  private async deliver(work: DueWork): Promise<void> {
+    const [endpoint, event] = await Promise.all([
+      this.ports.endpoints.findById(work.endpointId),
+      this.ports.deliveries.findEvent(work.webhookEventId),
+    ]);
+    if (!event || event.payload === null) return;
+    if (!endpoint || endpoint.deletedAt || !endpoint.enabled) {
+      const reason = endpoint?.deletedAt || !endpoint ? 'endpoint_deleted' : 'endpoint_disabled';
+      await this.record(work, (state) => decideSkip(state, reason, nowIso()));
+      return;
+    }
+    const outcome = await this.ports.sender.send({
+      url: endpoint.url,
+      body: event.payload,
+      headers: signatureHeaders({
+        webhookId: event.id,
+        timestamp: new Date(),
+        body: event.payload,
+        secrets: signingSecrets(endpoint, Date.now()),
+      }),
+    });
+    const attempt = toAttemptOutcome(outcome);
+    const retryAfterMs = outcome.kind === 'response' ? outcome.retryAfterMs : null;
+    const delay = attempt.permanent
+      ? null
+      : retryDelay({
+          attemptsMade: work.attemptsMade + 1,
+          schedule: this.config.retrySchedule,
+          random: this.random,
+          retryAfterMs,
+        });
+    await this.record(work, (state) =>
+      decideAttempt(state, {
+        type: 'RecordAttempt',
+        deliveryId: uuidv7(),
+        outcome: attempt,
+        retryDelayMs: delay,
+        now: nowIso(),
+      }),
+    );
+  }
+
+  private async record(
+    work: DueWork,
+    decide: (state: WebhookEvent | null) => WebhookEventEvent[],
+  ): Promise<void> {
+    await executeOnStream(
+      this.ports.store,
+      webhookEventStream(work.webhookEventId),
+      decider,
+      decide,
+    );
+  }
+}
+
+/** The current secret, plus the previous one while its rotation grace period lasts. */
+export function signingSecrets(endpoint: Endpoint, now: number): string[] {
+  const previousValid =
+    endpoint.previousSecret !== null &&
+    endpoint.previousSecretExpiresAt !== null &&
+    Date.parse(endpoint.previousSecretExpiresAt) > now;
+  return previousValid ? [endpoint.secret, endpoint.previousSecret!] : [endpoint.secret];
+}
+
+/** 410 Gone is final: the receiver says the endpoint no longer exists. */
+export function toAttemptOutcome(outcome: SendOutcome): AttemptOutcome {
+  if (outcome.kind === 'response') {
+    return {
+      httpCode: outcome.httpCode,
+      response: outcome.response,
+      durationMs: outcome.durationMs,
+      permanent: outcome.httpCode === 410,
+    };
+  }
+  return {
+    httpCode: null,
+    response: outcome.error,
+    durationMs: outcome.durationMs,
+    permanent: outcome.permanent,
+  };
+}

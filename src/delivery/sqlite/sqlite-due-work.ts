@@ -1,0 +1,132 @@
+import type { Statement } from 'better-sqlite3';
+import { RecordedEvent } from '../../eventstore/event-store';
+import { SqliteDatabase } from '../../eventstore/sqlite/sqlite-database';
+import { SqliteProjection } from '../../projections/sqlite/sqlite-projection';
+import { DueWork, DueWorkQueue } from '../due-work';
+import { WEBHOOK_EVENT_STREAM_PREFIX, WebhookEventEvent } from '../webhook-event';
+
+const SCHEMA = `
+  CREATE TABLE IF NOT EXISTS due_work (
+    webhook_event_id TEXT PRIMARY KEY,
+    endpoint_id TEXT NOT NULL,
+    due_at INTEGER NOT NULL,
+    seq INTEGER NOT NULL,
+    attempts_made INTEGER NOT NULL,
+    lease_until INTEGER NOT NULL DEFAULT 0
+  );
+  CREATE INDEX IF NOT EXISTS due_work_by_due ON due_work (due_at, seq);
+  CREATE INDEX IF NOT EXISTS due_work_by_endpoint ON due_work (endpoint_id);
+`;
+
+interface DueRow {
+  webhook_event_id: string;
+  endpoint_id: string;
+  attempts_made: number;
+}
+
+/** The due-work queue in the embedded database: projection of the log plus leased claims. */
+export class SqliteDueWork implements SqliteProjection, DueWorkQueue {
+  readonly name = 'due_work';
+  readonly filter = { streamPrefixes: [WEBHOOK_EVENT_STREAM_PREFIX] };
+  private readonly upsert: Statement<[string, string, number, number, number]>;
+  private readonly reschedule: Statement<[number, string]>;
+  private readonly remove: Statement<[string]>;
+  private readonly selectDue: Statement<[number, number, number], DueRow>;
+  private readonly lease: Statement<[number, string]>;
+
+  constructor(private readonly db: SqliteDatabase) {
+    db.exec(SCHEMA);
+    this.upsert = db.prepare(
+      `INSERT INTO due_work (webhook_event_id, endpoint_id, due_at, seq, attempts_made) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (webhook_event_id) DO UPDATE SET due_at = excluded.due_at, seq = excluded.seq,
+         attempts_made = excluded.attempts_made, lease_until = 0`,
+    );
+    this.reschedule = db.prepare(
+      'UPDATE due_work SET due_at = ?, attempts_made = attempts_made + 1, lease_until = 0 WHERE webhook_event_id = ?',
+    );
+    this.remove = db.prepare('DELETE FROM due_work WHERE webhook_event_id = ?');
+    this.selectDue = db.prepare(
+      `SELECT webhook_event_id, endpoint_id, attempts_made FROM due_work
+       WHERE due_at <= ? AND lease_until <= ? ORDER BY due_at, seq LIMIT ?`,
+    );
+    this.lease = db.prepare('UPDATE due_work SET lease_until = ? WHERE webhook_event_id = ?');
+  }
+
+  apply(recorded: RecordedEvent): void {
+    const event = recorded as unknown as WebhookEventEvent;
+    const id = event.data.webhookEventId;
+    switch (event.type) {
+      case 'WebhookEventCreated':
+        this.upsert.run(
+          id,
+          event.data.endpointId,
+          Date.parse(event.data.createdAt),
+          recorded.position,
+          0,
+        );
+        return;
+      case 'WebhookEventRedeliveryRequested':
+        this.upsert.run(
+          id,
+          event.data.endpointId,
+          Date.parse(event.data.requestedAt),
+          recorded.position,
+          0,
+        );
+        return;
+      case 'DeliveryAttempted':
+        if (event.data.retryAt) this.reschedule.run(Date.parse(event.data.retryAt), id);
+        else this.remove.run(id);
+        return;
+      case 'WebhookEventFailed':
+      case 'WebhookEventSkipped':
+      case 'WebhookEventArchived':
+        this.remove.run(id);
+        return;
+    }
+  }
+
+  reset(): void {
+    this.db.exec('DELETE FROM due_work');
+  }
+
+  async claim(now: number, limit: number, leaseMs: number): Promise<DueWork[]> {
+    return this.db
+      .transaction(() => {
+        const rows = this.selectDue.all(now, now, limit);
+        for (const row of rows) this.lease.run(now + leaseMs, row.webhook_event_id);
+        return rows.map((r) => ({
+          webhookEventId: r.webhook_event_id,
+          endpointId: r.endpoint_id,
+          attemptsMade: r.attempts_made,
+        }));
+      })
+      .immediate();
+  }
+
+  async nextDueAt(): Promise<number | null> {
+    const row = this.db
+      .prepare<[], { next: number | null }>(
+        'SELECT MIN(MAX(due_at, lease_until)) AS next FROM due_work',
+      )
+      .get();
+    return row?.next ?? null;
+  }
+
+  async pendingFor(endpointId: string): Promise<string[]> {
+    return this.db
+      .prepare<[string], { webhook_event_id: string }>(
+        'SELECT webhook_event_id FROM due_work WHERE endpoint_id = ? ORDER BY seq',
+      )
+      .all(endpointId)
+      .map((r) => r.webhook_event_id);
+  }
+
+  async releaseLeases(): Promise<void> {
+    this.db.exec('UPDATE due_work SET lease_until = 0');
+  }
+
+  async depth(): Promise<number> {
+    return this.db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM due_work').get()!.n;
+  }
+}

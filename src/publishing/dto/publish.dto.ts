@@ -1,0 +1,44 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { IsIn, IsObject, IsOptional, IsUUID } from 'class-validator';
+import { describeAllowed } from '../../common/validation.pipe';
+import { WEBHOOK_EVENT_TYPES, WebhookEventType } from '../../common/webhook-event-types';
+
+export class PublishEventRequest {
+  @ApiProperty({
+    enum: WEBHOOK_EVENT_TYPES,
+    enumName: 'WebhookEventType',
+    description: 'The event type.',
+  })
+  @IsIn(WEBHOOK_EVENT_TYPES, { message: `Input should be ${describeAllowed(WEBHOOK_EVENT_TYPES)}` })
+  type!: WebhookEventType;
+
+  @ApiProperty({
+    type: 'object',
+    additionalProperties: true,
+    description: 'The event data, sent to raw endpoints as is.',
+  })
+  @IsObject({ message: 'Input should be a valid dictionary' })
+  data!: Record<string, unknown>;
+
+  @ApiPropertyOptional({
+    type: String,
+    format: 'uuid',
+    nullable: true,
+    description:
+      'The workspace the event belongs to. **Required unless you use a workspace token.**',
+  })
+  @IsOptional()
+  @IsUUID('all', { message: 'Input should be a valid UUID' })
+  workspace_id?: string | null;
+}
+
+export class Publication {
+  @ApiProperty({ format: 'uuid', description: 'The publication ID.' }) id!: string;
+  @ApiProperty({ enum: WEBHOOK_EVENT_TYPES, enumName: 'WebhookEventType' }) type!: WebhookEventType;
+  @ApiProperty({ format: 'uuid' }) workspace_id!: string;
+  @ApiProperty({
+    type: [String],
+    description: 'The WebhookEvent created for each enabled endpoint subscribed to the type.',
+  })
+  webhook_event_ids!: string[];
+}
