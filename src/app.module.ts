@@ -1,5 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { AuthModule } from './auth/auth.module';
+import { Resolver } from './delivery/http-sender';
 import { AppConfig } from './config/config';
 import { CoreModule } from './config/config.module';
 import { DeliveriesModule } from './deliveries/deliveries.module';
@@ -11,11 +12,11 @@ import { HealthController } from './health/health.controller';
 
 @Module({})
 export class AppModule {
-  static register(config: AppConfig, engine: Engine): DynamicModule {
+  static register(config: AppConfig, engine: Engine, resolver?: Resolver): DynamicModule {
     return {
       module: AppModule,
       imports: [
-        CoreModule.register(config, engine),
+        CoreModule.register(config, engine, resolver),
         AuthModule,
         EndpointsModule,
         DeliveriesModule,

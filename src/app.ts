@@ -3,11 +3,17 @@ import { INestApplication, LogLevel as NestLogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { AppModule } from './app.module';
+import { Resolver } from './delivery/http-sender';
 import { HttpExceptionFilter } from './common/http-exception.filter';
 import { ApiValidationPipe } from './common/validation.pipe';
 import { AppConfig, LOG_LEVELS } from './config/config';
 import { Engine, openEmbeddedEngine } from './engine/engine';
 import { buildOpenApiDocument, serveOpenApi } from './openapi/openapi';
+
+export interface AppOverrides {
+  /** DNS used by the delivery sender (tests map names to 127.0.0.1 and never reach the network). */
+  resolver?: Resolver;
+}
 
 export interface RunningApp {
   app: INestApplication;
@@ -18,12 +24,16 @@ export interface RunningApp {
 export async function createApp(
   config: AppConfig,
   engine = openEmbeddedEngine(config.dataDir),
+  overrides: AppOverrides = {},
 ): Promise<RunningApp> {
   const logger = LOG_LEVELS.slice(0, LOG_LEVELS.indexOf(config.logLevel) + 1) as NestLogLevel[];
-  const app = await NestFactory.create<NestExpressApplication>(AppModule.register(config, engine), {
-    logger,
-    bodyParser: true,
-  });
+  const app = await NestFactory.create<NestExpressApplication>(
+    AppModule.register(config, engine, overrides.resolver),
+    {
+      logger,
+      bodyParser: true,
+    },
+  );
   app.disable('x-powered-by');
   app.useGlobalPipes(new ApiValidationPipe());
   app.useGlobalFilters(new HttpExceptionFilter());

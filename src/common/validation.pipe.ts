@@ -35,7 +35,7 @@ const TYPE_CHECKS = new Set(['isString', 'isBoolean', 'isInt', 'isArray', 'isObj
  * Deeper inputs are refused before class-transformer walks them: its recursion (and the echoed
  * `input` when serialised) would overflow the stack and turn a bad request into a 500.
  */
-export const MAX_INPUT_DEPTH = 32;
+export const MAX_INPUT_DEPTH = 64;
 
 /** Decorator context naming the allowed values, so an array gets one problem per bad item. */
 export interface AllowedValuesContext {

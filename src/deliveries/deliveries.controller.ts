@@ -8,15 +8,21 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import { CurrentPrincipal, RequireScope } from '../auth/auth.guard';
-import { Principal } from '../auth/principal';
+import { canAccessWorkspace, Principal } from '../auth/principal';
+import { notFound } from '../common/errors';
 import { Page, pageRequest, toPage } from '../common/pagination';
 import { PaginatedList } from '../common/pagination.dto';
 import { parseTimestamp } from '../common/timestamps';
 import { UuidParamPipe } from '../common/uuid-param.pipe';
 import { ApiRequestValidationError, ApiResourceNotFoundError } from '../openapi/error-responses';
 import { Engine, ENGINE } from '../engine/engine';
-import { presentDelivery } from './delivery.presenter';
-import { ListDeliveriesQuery, WebhookDelivery } from './dto/delivery.dto';
+import { presentDelivery, presentWebhookEvent } from './delivery.presenter';
+import {
+  ListDeliveriesQuery,
+  ListWebhookEventsQuery,
+  WebhookDelivery,
+  WebhookEventSchema,
+} from './dto/delivery.dto';
 import { RedeliverEventCommand } from './redeliver.command';
 
 @ApiTags('webhooks')
@@ -61,6 +67,53 @@ export class DeliveriesController {
       page,
     });
     return toPage(items.map(presentDelivery), total, page);
+  }
+
+  @Get('events')
+  @RequireScope('webhooks:read')
+  @ApiOperation({
+    summary: 'List Webhook Events',
+    description:
+      'List webhook events: each published event addressed to one endpoint, newest first. **Scopes**: `webhooks:read` `webhooks:write`',
+    operationId: 'webhooks:list_webhook_events',
+  })
+  @ApiOkResponse({
+    type: PaginatedList(WebhookEventSchema),
+    description: 'A page of webhook events.',
+  })
+  async listEvents(
+    @CurrentPrincipal() principal: Principal,
+    @Query() query: ListWebhookEventsQuery,
+  ): Promise<Page<WebhookEventSchema>> {
+    const page = pageRequest(query.page, query.limit);
+    const { items, total } = await this.engine.deliveries.listEvents({
+      workspaceIds: principal.workspaceIds,
+      endpointIds: query.endpoint_id?.map((id) => id.toLowerCase()),
+      eventTypes: query.event_type,
+      succeeded: query.succeeded,
+      skipped: query.skipped,
+      page,
+    });
+    return toPage(items.map(presentWebhookEvent), total, page);
+  }
+
+  @Get('events/:id')
+  @RequireScope('webhooks:read')
+  @ApiOperation({
+    summary: 'Get Webhook Event',
+    description: 'Get a webhook event by ID. **Scopes**: `webhooks:read` `webhooks:write`',
+    operationId: 'webhooks:get_webhook_event',
+  })
+  @ApiParam({ name: 'id', format: 'uuid', description: 'The webhook event ID.' })
+  @ApiOkResponse({ type: WebhookEventSchema, description: 'The webhook event.' })
+  @ApiResourceNotFoundError()
+  async getEvent(
+    @CurrentPrincipal() principal: Principal,
+    @Param('id', UuidParamPipe) id: string,
+  ): Promise<WebhookEventSchema> {
+    const event = await this.engine.deliveries.findEvent(id);
+    if (!event || !canAccessWorkspace(principal, event.workspaceId)) throw notFound();
+    return presentWebhookEvent(event);
   }
 
   @Post('events/:id/redeliver')

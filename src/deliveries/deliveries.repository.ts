@@ -33,7 +33,18 @@ export interface DeliveryListQuery {
   page: PageRequest;
 }
 
+export interface WebhookEventListQuery {
+  workspaceIds: readonly string[];
+  endpointIds?: readonly string[];
+  eventTypes?: readonly WebhookEventType[];
+  /** `null` matches pending events. */
+  succeeded?: boolean | null;
+  skipped?: boolean;
+  page: PageRequest;
+}
+
 export interface DeliveriesRepository {
+  listEvents(query: WebhookEventListQuery): Promise<{ items: WebhookEvent[]; total: number }>;
   list(query: DeliveryListQuery): Promise<{ items: Delivery[]; total: number }>;
   findEvent(id: string): Promise<WebhookEvent | null>;
   /** Outcomes of the endpoint's most recently completed events, newest first. */

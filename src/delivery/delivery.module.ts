@@ -6,11 +6,11 @@ import {
   OnApplicationBootstrap,
 } from '@nestjs/common';
 import { AppConfig } from '../config/config';
-import { APP_CONFIG } from '../config/config.module';
+import { APP_CONFIG, DNS_RESOLVER } from '../config/config.module';
 import { Engine, ENGINE } from '../engine/engine';
 import { DeliverySaga } from './delivery-saga';
 import { Dispatcher } from './dispatcher';
-import { HttpSender } from './http-sender';
+import { HttpSender, Resolver } from './http-sender';
 
 export const USER_AGENT = 'RapidlyWebhooks/0.1 (+https://rapidly.tech)';
 
@@ -23,12 +23,13 @@ export const USER_AGENT = 'RapidlyWebhooks/0.1 (+https://rapidly.tech)';
   providers: [
     {
       provide: HttpSender,
-      inject: [APP_CONFIG],
-      useFactory: (config: AppConfig) =>
+      inject: [APP_CONFIG, DNS_RESOLVER],
+      useFactory: (config: AppConfig, resolve: Resolver | undefined) =>
         new HttpSender({
           timeoutMs: config.delivery.timeoutMs,
           allowPrivateNetworks: config.allowPrivateNetworks,
           userAgent: USER_AGENT,
+          resolve,
         }),
     },
     {

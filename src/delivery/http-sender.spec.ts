@@ -365,6 +365,23 @@ describe('HttpSender: failures', () => {
     expect(outcome).toMatchObject({ kind: 'unreachable', error: 'Timed out after 200 ms' });
   });
 
+  it('never rejects: a throwing resolver and an unsendable header become outcomes', async () => {
+    const throwing = sender({
+      resolve: () => {
+        throw new Error('resolver exploded');
+      },
+    });
+    expect(await throwing.send({ url: 'https://x.test/', headers: {}, body })).toMatchObject({
+      kind: 'unreachable',
+      error: 'DNS lookup failed: resolver exploded',
+    });
+    const srv = await server();
+    const outcome = await sender().send({ url: srv.url, headers: { 'x-bad': 'a\r\nb' }, body });
+    expect(outcome).toMatchObject({ kind: 'refused', permanent: true });
+    expect(outcome.kind === 'refused' && outcome.error).toMatch(/^Invalid request: .*x-bad/);
+    expect(srv.connections).toBe(0);
+  });
+
   it('refuses URLs it cannot send to', async () => {
     const s = sender();
     expect(await s.send({ url: 'not a url', headers: {}, body })).toMatchObject({

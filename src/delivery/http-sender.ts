@@ -142,8 +142,9 @@ export class HttpSender {
 
     let attempt = await this.post(target, addresses, request, deadline);
     if (attempt.kind === 'stale-socket') {
-      // A pooled keep-alive socket was closed by the server just as we reused it: nothing reached
-      // the receiver's application, so one immediate retry on a fresh connection is safe.
+      // A pooled keep-alive socket was closed by the server just as we reused it (the usual idle
+      // timeout race). The receiver almost certainly never processed the request, and delivery is
+      // at-least-once anyway, so one immediate retry on a fresh connection is the right call.
       attempt = await this.post(target, addresses, request, deadline);
     }
     switch (attempt.kind) {
@@ -155,6 +156,8 @@ export class HttpSender {
           durationMs: elapsed(),
           retryAfterMs: attempt.retryAfterMs,
         };
+      case 'invalid':
+        return { kind: 'refused', error: attempt.error, durationMs: elapsed(), permanent: true };
       case 'stale-socket':
       case 'error':
         return {
@@ -207,22 +210,28 @@ export class HttpSender {
         Math.max(0, deadline - performance.now()),
       );
     });
-    const lookup = this.resolve(hostname).then(
-      (addresses) => {
-        const usable = addresses.filter((a) => parseIpLiteral(a.address) !== null);
-        if (usable.length === 0 || usable.length !== addresses.length) {
-          return {
-            ok: false as const,
-            error:
-              usable.length === 0
-                ? `DNS lookup failed: no addresses for ${hostname}`
-                : `DNS lookup failed: unusable address for ${hostname}`,
-          };
-        }
-        return { ok: true as const, addresses: usable };
-      },
-      (error: unknown) => ({ ok: false as const, error: `DNS lookup failed: ${errorText(error)}` }),
-    );
+    // Via then(): a resolver that throws synchronously is a failed lookup too, not a rejection.
+    const lookup = Promise.resolve(hostname)
+      .then((name) => this.resolve(name))
+      .then(
+        (addresses) => {
+          const usable = addresses.filter((a) => parseIpLiteral(a.address) !== null);
+          if (usable.length === 0 || usable.length !== addresses.length) {
+            return {
+              ok: false as const,
+              error:
+                usable.length === 0
+                  ? `DNS lookup failed: no addresses for ${hostname}`
+                  : `DNS lookup failed: unusable address for ${hostname}`,
+            };
+          }
+          return { ok: true as const, addresses: usable };
+        },
+        (error: unknown) => ({
+          ok: false as const,
+          error: `DNS lookup failed: ${errorText(error)}`,
+        }),
+      );
     try {
       return await Promise.race([lookup, timeout]);
     } finally {
@@ -267,7 +276,14 @@ export class HttpSender {
         options.auth = `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`;
       }
 
-      const req = (target.secure ? https : http).request(options);
+      let req: http.ClientRequest;
+      try {
+        req = (target.secure ? https : http).request(options);
+      } catch (error) {
+        // e.g. a header value with a newline: the request can never be sent as it is.
+        resolve({ kind: 'invalid', error: `Invalid request: ${errorText(error)}` });
+        return;
+      }
       let settled = false;
       const timer = setTimeout(() => {
         finish({ kind: 'error', error: this.timeoutText() });
@@ -341,7 +357,8 @@ export class HttpSender {
 type PostResult =
   | { kind: 'response'; httpCode: number; response: string; retryAfterMs: number | null }
   | { kind: 'error'; error: string }
-  | { kind: 'stale-socket'; error: string };
+  | { kind: 'stale-socket'; error: string }
+  | { kind: 'invalid'; error: string };
 
 function defaultResolve(hostname: string): Promise<ResolvedAddress[]> {
   return dnsPromises

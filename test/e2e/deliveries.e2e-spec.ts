@@ -42,7 +42,8 @@ describe('GET /api/webhooks/deliveries and POST /api/webhooks/events/{id}/redeli
         .expect(201);
       endpoints.push(response.body.id);
     }
-    const codes = [200, 201, 204, 301, 302, 400, 404, 410, 429, 500, 502, 503, null];
+    // No 410 here: a 410 disables the endpoint, which the delivery tests cover.
+    const codes = [200, 201, 204, 301, 302, 400, 404, 418, 429, 500, 502, 503, null];
     let position = 0;
     for (let e = 0; e < 120; e++) {
       const eventId = uuidv7();
@@ -242,7 +243,8 @@ describe('GET /api/webhooks/deliveries and POST /api/webhooks/events/{id}/redeli
         .post(`/api/webhooks/events/${eventId}/redeliver`)
         .set(bearer(token))
         .expect(202, {});
-      expect((await history(eventId)).at(-1)!.type).toBe('WebhookEventRedeliveryRequested');
+      // The engine then sends it (and records the attempt): the request is in the history.
+      expect((await history(eventId)).map((e) => e.type)).toContain('WebhookEventRedeliveryRequested');
     });
 
     it('is 404 for unknown and foreign events, 422 for a malformed id, 403 without write scope', async () => {

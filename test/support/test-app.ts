@@ -3,7 +3,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request from 'supertest';
-import { createApp } from '../../src/app';
+import { AppOverrides, createApp } from '../../src/app';
+import { Resolver } from '../../src/delivery/http-sender';
 import { Scope } from '../../src/auth/access-token';
 import { AccessTokensService } from '../../src/auth/access-tokens.service';
 import { uuidv7 } from '../../src/common/ids';
@@ -30,13 +31,28 @@ export interface TestApp {
  * Starts the real Nest application on a fresh temporary DATA_DIR (a real SQLite file), listening
  * on an ephemeral 127.0.0.1 port. `env` overrides configuration variables.
  */
+/**
+ * Tests never reach the network: names under `.localtest` resolve to 127.0.0.1 and any other
+ * name fails to resolve, as a name with no DNS record would.
+ */
+export const testResolver: Resolver = async (hostname) => {
+  if (hostname === 'localtest' || hostname.endsWith('.localtest')) {
+    return [{ address: '127.0.0.1', family: 4 }];
+  }
+  throw Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), { code: 'ENOTFOUND' });
+};
+
 export async function startTestApp(
   env: Record<string, string> = {},
   dataDir?: string,
+  overrides: AppOverrides = {},
 ): Promise<TestApp> {
   const dir = dataDir ?? mkdtempSync(join(tmpdir(), 'rapidly-test-'));
   const config: AppConfig = loadConfig({ LOG_LEVEL: 'error', ...env, DATA_DIR: dir, PORT: '0' });
-  const { app, engine } = await createApp(config);
+  const { app, engine } = await createApp(config, undefined, {
+    resolver: testResolver,
+    ...overrides,
+  });
   await app.listen(0, '127.0.0.1');
   const tokens = app.get(AccessTokensService);
   const result: TestApp = {

@@ -129,3 +129,44 @@ export class WebhookDelivery {
   @ApiProperty({ type: 'integer' }) duration_ms!: number;
   @ApiProperty({ type: WebhookEventSchema }) webhook_event!: WebhookEventSchema;
 }
+
+export class ListWebhookEventsQuery extends PageQuery {
+  @ApiPropertyOptional({
+    type: [String],
+    format: 'uuid',
+    description: 'Filter by webhook endpoint ID. Give it once or repeat it.',
+  })
+  @IsOptional()
+  @ToArray()
+  @IsUUID('all', { each: true, message: 'Input should be a valid UUID' })
+  endpoint_id?: string[];
+
+  @ApiPropertyOptional({
+    enum: WEBHOOK_EVENT_TYPES,
+    enumName: 'WebhookEventType',
+    isArray: true,
+    description: 'Filter by event type. Give it once or repeat it.',
+  })
+  @IsOptional()
+  @ToArray()
+  @IsIn(WEBHOOK_EVENT_TYPES, { each: true, context: { allowed: WEBHOOK_EVENT_TYPES } })
+  event_type?: WebhookEventType[];
+
+  @ApiPropertyOptional({
+    type: Boolean,
+    description: 'true: delivered; false: retries ran out. Pending events match neither.',
+  })
+  @IsOptional()
+  @ToBoolean()
+  @IsBoolean({ message: 'Input should be a valid boolean' })
+  succeeded?: boolean;
+
+  @ApiPropertyOptional({
+    type: Boolean,
+    description: 'Filter by whether the event was skipped (endpoint disabled).',
+  })
+  @IsOptional()
+  @ToBoolean()
+  @IsBoolean({ message: 'Input should be a valid boolean' })
+  skipped?: boolean;
+}

@@ -2,6 +2,7 @@ import type { Statement } from 'better-sqlite3';
 import { offsetOf } from '../../common/pagination';
 import { RecordedEvent } from '../../eventstore/event-store';
 import { SqliteDatabase } from '../../eventstore/sqlite/sqlite-database';
+import { Conditions, selectPage } from '../../eventstore/sqlite/sql-conditions';
 import { SqliteProjection } from '../../projections/sqlite/sqlite-projection';
 import {
   WEBHOOK_EVENT_STREAM_PREFIX,
@@ -9,7 +10,12 @@ import {
   WebhookEventEvent,
   evolve,
 } from '../../delivery/webhook-event';
-import { DeliveriesRepository, Delivery, DeliveryListQuery } from '../deliveries.repository';
+import {
+  DeliveriesRepository,
+  Delivery,
+  DeliveryListQuery,
+  WebhookEventListQuery,
+} from '../deliveries.repository';
 
 const SCHEMA = `
   CREATE TABLE IF NOT EXISTS webhook_events (
@@ -18,10 +24,13 @@ const SCHEMA = `
     workspace_id TEXT NOT NULL,
     created_at TEXT NOT NULL,
     -- outcome (NULL while pending) and when it last changed: the endpoint-health query
+    event_type TEXT NOT NULL,
     succeeded INTEGER,
+    skipped INTEGER NOT NULL,
     modified_at TEXT,
     doc TEXT NOT NULL
   );
+  CREATE INDEX IF NOT EXISTS webhook_events_by_workspace ON webhook_events (workspace_id, created_at DESC, id DESC);
   CREATE INDEX IF NOT EXISTS webhook_events_outcomes ON webhook_events (endpoint_id, modified_at DESC)
     WHERE succeeded IS NOT NULL;
   CREATE TABLE IF NOT EXISTS deliveries (
@@ -57,7 +66,7 @@ export class SqliteDeliveries implements SqliteProjection, DeliveriesRepository 
   readonly filter = { streamPrefixes: [WEBHOOK_EVENT_STREAM_PREFIX] };
   private readonly selectEvent: Statement<[string], { doc: string }>;
   private readonly upsertEvent: Statement<
-    [string, string, string, string, number | null, string | null, string]
+    [string, string, string, string, string, number | null, number, string | null, string]
   >;
   private readonly insertDelivery: Statement<unknown[]>;
 
@@ -65,9 +74,11 @@ export class SqliteDeliveries implements SqliteProjection, DeliveriesRepository 
     db.exec(SCHEMA);
     this.selectEvent = db.prepare('SELECT doc FROM webhook_events WHERE id = ?');
     this.upsertEvent = db.prepare(
-      `INSERT INTO webhook_events (id, endpoint_id, workspace_id, created_at, succeeded, modified_at, doc)
-       VALUES (?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT (id) DO UPDATE SET succeeded = excluded.succeeded, modified_at = excluded.modified_at, doc = excluded.doc`,
+      `INSERT INTO webhook_events
+         (id, endpoint_id, workspace_id, created_at, event_type, succeeded, skipped, modified_at, doc)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (id) DO UPDATE SET succeeded = excluded.succeeded, skipped = excluded.skipped,
+         modified_at = excluded.modified_at, doc = excluded.doc`,
     );
     this.insertDelivery = db.prepare(
       `INSERT OR IGNORE INTO deliveries
@@ -85,7 +96,9 @@ export class SqliteDeliveries implements SqliteProjection, DeliveriesRepository 
       next.endpointId,
       next.workspaceId,
       next.createdAt,
+      next.eventType,
       next.succeeded === null ? null : next.succeeded ? 1 : 0,
+      next.skipped ? 1 : 0,
       next.modifiedAt,
       JSON.stringify(next),
     );
@@ -129,58 +142,66 @@ export class SqliteDeliveries implements SqliteProjection, DeliveriesRepository 
       .map((r) => r.succeeded === 1);
   }
 
+  async listEvents(
+    query: WebhookEventListQuery,
+  ): Promise<{ items: WebhookEvent[]; total: number }> {
+    if (query.workspaceIds.length === 0) return { items: [], total: 0 };
+    const where = new Conditions();
+    where.anyOf('workspace_id', query.workspaceIds);
+    if (query.endpointIds) where.anyOf('endpoint_id', query.endpointIds);
+    if (query.eventTypes) where.anyOf('event_type', query.eventTypes);
+    if (query.succeeded === null) where.add('succeeded IS NULL');
+    else if (query.succeeded !== undefined) where.add('succeeded = ?', query.succeeded ? 1 : 0);
+    if (query.skipped !== undefined) where.add('skipped = ?', query.skipped ? 1 : 0);
+    const { rows, total } = selectPage<{ doc: string }>(this.db, {
+      columns: 'doc',
+      from: 'webhook_events',
+      where,
+      orderBy: 'created_at DESC, id DESC',
+      limit: query.page.limit,
+      offset: offsetOf(query.page),
+    });
+    return { items: rows.map((r) => JSON.parse(r.doc) as WebhookEvent), total };
+  }
+
   async list(query: DeliveryListQuery): Promise<{ items: Delivery[]; total: number }> {
     if (query.workspaceIds.length === 0) return { items: [], total: 0 };
-    const { where, params } = whereClause(query);
-    const total = this.db
-      .prepare<unknown[], { n: number }>(`SELECT COUNT(*) AS n FROM deliveries d WHERE ${where}`)
-      .get(...params)!.n;
-    const rows = this.db
-      .prepare<unknown[], DeliveryRow>(
-        `SELECT d.*, e.doc AS event_doc FROM deliveries d JOIN webhook_events e ON e.id = d.webhook_event_id
-         WHERE ${where} ORDER BY d.created_at DESC, d.id DESC LIMIT ? OFFSET ?`,
-      )
-      .all(...params, query.page.limit, offsetOf(query.page));
+    const where = deliveryConditions(query);
+    const { rows, total } = selectPage<DeliveryRow>(this.db, {
+      columns: 'd.*, e.doc AS event_doc',
+      from: 'deliveries d JOIN webhook_events e ON e.id = d.webhook_event_id',
+      where,
+      orderBy: 'd.created_at DESC, d.id DESC',
+      limit: query.page.limit,
+      offset: offsetOf(query.page),
+    });
     return { items: rows.map(toDelivery), total };
   }
 }
 
-function whereClause(query: DeliveryListQuery): { where: string; params: unknown[] } {
-  const conditions: string[] = [];
-  const params: unknown[] = [];
-  const anyOf = (column: string, values: readonly unknown[]) => {
-    conditions.push(`${column} IN (${values.map(() => '?').join(', ')})`);
-    params.push(...values);
-  };
-  anyOf('d.workspace_id', query.workspaceIds);
-  if (query.endpointIds) anyOf('d.endpoint_id', query.endpointIds);
-  if (query.eventTypes) anyOf('d.event_type', query.eventTypes);
-  if (query.after !== undefined) {
-    conditions.push('d.created_at > ?');
-    params.push(new Date(query.after).toISOString());
-  }
-  if (query.before !== undefined) {
-    conditions.push('d.created_at < ?');
-    params.push(new Date(query.before).toISOString());
-  }
-  if (query.succeeded !== undefined) {
-    conditions.push('d.succeeded = ?');
-    params.push(query.succeeded ? 1 : 0);
-  }
+function deliveryConditions(query: DeliveryListQuery): Conditions {
+  const where = new Conditions().anyOf('d.workspace_id', query.workspaceIds);
+  if (query.endpointIds) where.anyOf('d.endpoint_id', query.endpointIds);
+  if (query.eventTypes) where.anyOf('d.event_type', query.eventTypes);
+  if (query.after !== undefined) where.add('d.created_at > ?', new Date(query.after).toISOString());
+  if (query.before !== undefined)
+    where.add('d.created_at < ?', new Date(query.before).toISOString());
+  if (query.succeeded !== undefined) where.add('d.succeeded = ?', query.succeeded ? 1 : 0);
   if (query.httpCodeClass) {
     const base = Number(query.httpCodeClass[0]) * 100;
-    conditions.push('d.http_code >= ? AND d.http_code < ?');
-    params.push(base, base + 100);
+    where.add('d.http_code >= ? AND d.http_code < ?', base, base + 100);
   }
   if (query.text !== undefined) {
     // instr() has no wildcards, so % and _ in the query are matched literally.
     const text = query.text.toLowerCase();
-    conditions.push(
+    where.add(
       '(instr(lower(d.id), ?) > 0 OR instr(lower(d.webhook_event_id), ?) > 0 OR instr(CAST(d.http_code AS TEXT), ?) > 0)',
+      text,
+      text,
+      text,
     );
-    params.push(text, text, text);
   }
-  return { where: conditions.join(' AND '), params };
+  return where;
 }
 
 function toDelivery(row: DeliveryRow): Delivery {

@@ -2,6 +2,7 @@ import type { Statement } from 'better-sqlite3';
 import { offsetOf } from '../../common/pagination';
 import { RecordedEvent } from '../../eventstore/event-store';
 import { SqliteDatabase } from '../../eventstore/sqlite/sqlite-database';
+import { Conditions, selectPage } from '../../eventstore/sqlite/sql-conditions';
 import { SqliteProjection } from '../../projections/sqlite/sqlite-projection';
 import { ENDPOINT_STREAM_PREFIX, Endpoint, EndpointEvent, evolve } from '../endpoint';
 import { EndpointListQuery, EndpointsRepository } from '../endpoints.repository';
@@ -75,16 +76,14 @@ export class SqliteEndpoints implements SqliteProjection, EndpointsRepository {
     page,
   }: EndpointListQuery): Promise<{ items: Endpoint[]; total: number }> {
     if (workspaceIds.length === 0) return { items: [], total: 0 };
-    const placeholders = workspaceIds.map(() => '?').join(', ');
-    const where = `workspace_id IN (${placeholders}) AND deleted = 0`;
-    const total = this.db
-      .prepare<unknown[], { n: number }>(`SELECT COUNT(*) AS n FROM endpoints WHERE ${where}`)
-      .get(...workspaceIds)!.n;
-    const rows = this.db
-      .prepare<unknown[], { doc: string }>(
-        `SELECT doc FROM endpoints WHERE ${where} ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?`,
-      )
-      .all(...workspaceIds, page.limit, offsetOf(page));
+    const { rows, total } = selectPage<{ doc: string }>(this.db, {
+      columns: 'doc',
+      from: 'endpoints',
+      where: new Conditions().anyOf('workspace_id', workspaceIds).add('deleted = 0'),
+      orderBy: 'created_at DESC, id DESC',
+      limit: page.limit,
+      offset: offsetOf(page),
+    });
     return { items: rows.map((r) => JSON.parse(r.doc) as Endpoint), total };
   }
 }

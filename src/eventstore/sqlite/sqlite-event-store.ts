@@ -1,9 +1,10 @@
 import { EventEmitter } from 'node:events';
-import type { Statement } from 'better-sqlite3';
+import type { Statement, Transaction } from 'better-sqlite3';
 import {
   AppendResult,
   EventFilter,
   EventHandler,
+  EventData,
   EventStore,
   ExpectedRevision,
   NO_STREAM_REVISION,
@@ -28,15 +29,23 @@ interface EventRow {
   recorded_at: string;
 }
 
+/** Serialised when appended, so a payload that cannot be stored fails its own append only. */
+interface SerialisedEvent {
+  type: string;
+  data: string;
+  metadata: string;
+}
+
 interface PendingAppend {
   streamId: string;
-  events: NewEvent[];
+  events: SerialisedEvent[];
   expected: ExpectedRevision;
   resolve(result: AppendResult): void;
   reject(error: unknown): void;
 }
 
-const SUBSCRIPTION_BATCH = 500;
+/** Rows read per query by subscriptions and filtered reads. */
+const READ_BATCH = 500;
 /** How often a live reader looks for appends made by another process (the CLI). */
 const CROSS_PROCESS_POLL_MS = 100;
 
@@ -53,8 +62,17 @@ export class SqliteEventStore implements EventStore {
   private pollTimer: NodeJS.Timeout | undefined;
   private lastSeenHead = 0;
 
-  private readonly currentRevision: Statement<[string], { revision: number | null }>;
+  /** Plucked: the stream's last revision, or null when it has no events. */
+  private readonly currentRevision: Statement<[string], number | null>;
   private readonly insert: Statement<[string, number, string, string, string, string]>;
+  /** Revision 0 unless the stream exists: a `no_stream` check and first insert in one statement. */
+  private readonly insertFirst: Statement<[string, string, string, string, string]>;
+  private readonly writeBatch: Transaction<
+    (
+      batch: readonly PendingAppend[],
+      recordedAt: string,
+    ) => Array<AppendResult | WrongExpectedRevisionError>
+  >;
   private readonly selectStream: Statement<[string], EventRow>;
   private readonly selectAll: Statement<[number, number], EventRow>;
   private readonly selectHead: Statement<[], { head: number | null }>;
@@ -72,12 +90,22 @@ export class SqliteEventStore implements EventStore {
         UNIQUE (stream_id, revision)
       );
     `);
-    this.currentRevision = db.prepare(
-      'SELECT MAX(revision) AS revision FROM events WHERE stream_id = ?',
-    );
+    this.currentRevision = db
+      .prepare<[string], number | null>('SELECT MAX(revision) FROM events WHERE stream_id = ?')
+      .pluck();
     this.insert = db.prepare(
       'INSERT INTO events (stream_id, revision, type, data, metadata, recorded_at) VALUES (?, ?, ?, ?, ?, ?)',
     );
+    // Revisions are dense from 0, so revision 0 exists exactly when the stream does.
+    this.insertFirst = db.prepare(
+      `INSERT INTO events (stream_id, revision, type, data, metadata, recorded_at) VALUES (?, 0, ?, ?, ?, ?)
+       ON CONFLICT (stream_id, revision) DO NOTHING`,
+    );
+    this.writeBatch = db.transaction((batch: readonly PendingAppend[], recordedAt: string) => {
+      // Last revision of each stream written earlier in this transaction: no query to re-read it.
+      const written = new Map<string, number>();
+      return batch.map((pending) => this.appendInTransaction(pending, recordedAt, written));
+    });
     this.selectStream = db.prepare('SELECT * FROM events WHERE stream_id = ? ORDER BY revision');
     this.selectAll = db.prepare(
       'SELECT * FROM events WHERE position > ? ORDER BY position LIMIT ?',
@@ -90,8 +118,18 @@ export class SqliteEventStore implements EventStore {
   append(streamId: string, events: NewEvent[], expected: ExpectedRevision): Promise<AppendResult> {
     if (this.closed) return Promise.reject(new Error('Event store is closed'));
     if (events.length === 0) return Promise.reject(new Error('Cannot append zero events'));
+    let serialised: SerialisedEvent[];
+    try {
+      serialised = events.map((e) => ({
+        type: e.type,
+        data: JSON.stringify(e.data),
+        metadata: serialiseMetadata(e.metadata),
+      }));
+    } catch (error) {
+      return Promise.reject(error);
+    }
     return new Promise((resolve, reject) => {
-      this.queue.push({ streamId, events, expected, resolve, reject });
+      this.queue.push({ streamId, events: serialised, expected, resolve, reject });
       if (!this.flushScheduled) {
         this.flushScheduled = true;
         setImmediate(() => this.flush());
@@ -107,9 +145,7 @@ export class SqliteEventStore implements EventStore {
     const recordedAt = new Date().toISOString();
     let outcomes: Array<AppendResult | WrongExpectedRevisionError>;
     try {
-      outcomes = this.db
-        .transaction(() => batch.map((pending) => this.appendInTransaction(pending, recordedAt)))
-        .immediate();
+      outcomes = this.writeBatch.immediate(batch, recordedAt);
     } catch (error) {
       for (const pending of batch) pending.reject(error);
       return;
@@ -129,25 +165,49 @@ export class SqliteEventStore implements EventStore {
   private appendInTransaction(
     { streamId, events, expected }: PendingAppend,
     recordedAt: string,
+    written: Map<string, number>,
   ): AppendResult | WrongExpectedRevisionError {
-    const actual = this.currentRevision.get(streamId)?.revision ?? NO_STREAM_REVISION;
-    if (!revisionMatches(expected, actual)) {
-      return new WrongExpectedRevisionError(streamId, expected, actual);
-    }
-    let revision = actual;
+    let revision = written.get(streamId);
     let position = 0;
-    for (const event of events) {
+    let next = 0;
+    if (revision === undefined && expected === 'no_stream') {
+      // Fast path for new streams: the insert is the existence check.
+      const first = events[0];
+      const info = this.insertFirst.run(
+        streamId,
+        first.type,
+        first.data,
+        first.metadata,
+        recordedAt,
+      );
+      if (info.changes === 0) {
+        const actual = this.currentRevision.get(streamId) ?? NO_STREAM_REVISION;
+        return new WrongExpectedRevisionError(streamId, expected, actual);
+      }
+      revision = 0;
+      position = Number(info.lastInsertRowid);
+      next = 1;
+    } else {
+      const actual = revision ?? this.currentRevision.get(streamId) ?? NO_STREAM_REVISION;
+      if (!revisionMatches(expected, actual)) {
+        return new WrongExpectedRevisionError(streamId, expected, actual);
+      }
+      revision = actual;
+    }
+    for (let i = next; i < events.length; i++) {
+      const event = events[i];
       revision += 1;
       const info = this.insert.run(
         streamId,
         revision,
         event.type,
-        JSON.stringify(event.data),
-        JSON.stringify(event.metadata ?? {}),
+        event.data,
+        event.metadata,
         recordedAt,
       );
       position = Number(info.lastInsertRowid);
     }
+    written.set(streamId, revision);
     return { nextExpectedRevision: revision, position };
   }
 
@@ -161,12 +221,25 @@ export class SqliteEventStore implements EventStore {
 
   /**
    * Synchronous read, for callers that must read inside their own transaction (the projection
-   * runner commits read models and checkpoint atomically). The filter is applied after the
-   * scan, so `maxCount` bounds the rows scanned, not the rows returned.
+   * runner commits read models and checkpoint atomically). With a filter, `maxCount` counts
+   * matching events, as the port promises: the scan goes on until the page is full or the log
+   * ends, so a short page always means there is nothing more to read.
    */
   readAllSync({ fromPosition, maxCount, filter }: ReadAllOptions): RecordedEvent[] {
-    const rows = this.selectAll.all(fromPosition, maxCount).map(toRecorded);
-    return filter ? rows.filter((e) => matchesFilter(e, filter)) : rows;
+    if (!filter) return this.selectAll.all(fromPosition, maxCount).map(toRecorded);
+    const matching: RecordedEvent[] = [];
+    let position = fromPosition;
+    while (matching.length < maxCount) {
+      const rows = this.selectAll.all(position, READ_BATCH);
+      for (const row of rows) {
+        position = row.position;
+        if (!matchesFilter({ streamId: row.stream_id, type: row.type }, filter)) continue;
+        matching.push(toRecorded(row));
+        if (matching.length === maxCount) break;
+      }
+      if (rows.length < READ_BATCH) break;
+    }
+    return matching;
   }
 
   async headPosition(): Promise<number> {
@@ -225,7 +298,7 @@ export class SqliteEventStore implements EventStore {
   ): Promise<number> {
     let position = from;
     while (position < to && !isStopped()) {
-      const rows = this.selectAll.all(position, SUBSCRIPTION_BATCH);
+      const rows = this.selectAll.all(position, READ_BATCH);
       if (rows.length === 0) return to;
       for (const row of rows) {
         if (isStopped()) return position;
@@ -284,6 +357,10 @@ export class SqliteEventStore implements EventStore {
     this.appended.emit('head', Number.MAX_SAFE_INTEGER);
     this.appended.removeAllListeners();
   }
+}
+
+function serialiseMetadata(metadata: EventData | undefined): string {
+  return metadata === undefined || metadata === null ? '{}' : JSON.stringify(metadata);
 }
 
 function toRecorded(row: EventRow): RecordedEvent {

@@ -1,0 +1,240 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { Engine } from '../../src/engine/engine';
+import {
+  Endpoint,
+  EndpointCommand,
+  EndpointEvent,
+  decide,
+  endpointStream,
+  evolve,
+} from '../../src/endpoints/endpoint';
+import { executeOnStream } from '../../src/eventstore/command-execution';
+import { EventStore, RecordedEvent } from '../../src/eventstore/event-store';
+import { SqliteDatabase, openSqliteDatabase } from '../../src/eventstore/sqlite/sqlite-database';
+import { SqliteEventStore } from '../../src/eventstore/sqlite/sqlite-event-store';
+import { SqliteProjection } from '../../src/projections/sqlite/sqlite-projection';
+import { SqliteProjectionRunner } from '../../src/projections/sqlite/sqlite-projection-runner';
+import { Received, Storages, within } from './contract-support';
+import { CONTRACT_ENGINES, sqliteStorage } from './engines';
+import { eventStoreContract } from './event-store.contract';
+import { readModelsContract } from './read-models.contract';
+
+for (const engine of CONTRACT_ENGINES) {
+  const suites = () => {
+    eventStoreContract(engine.name, engine.storage);
+    readModelsContract(engine.name, engine.storage);
+  };
+  if (engine.available) {
+    suites();
+  } else {
+    console.log(
+      `Contract suites for ${engine.name} skipped: ${engine.skipReason ?? 'unavailable'}`,
+    );
+    describe.skip(engine.name, suites);
+  }
+}
+
+const decider = { evolve, initialState: null as Endpoint | null };
+
+async function onEndpoint(store: EventStore, id: string, command: EndpointCommand) {
+  const result = await executeOnStream<Endpoint | null, EndpointEvent>(
+    store,
+    endpointStream(id),
+    decider,
+    (state) => decide(state, command),
+  );
+  return result.position!;
+}
+
+const create = (id: string): EndpointCommand => ({
+  type: 'CreateEndpoint',
+  endpointId: id,
+  workspaceId: randomUUID(),
+  url: `https://hooks.example.com/${id}`,
+  format: 'raw',
+  events: [],
+  secret: `whsec_${randomBytes(32).toString('base64')}`,
+  now: new Date().toISOString(),
+});
+
+const rotate = (): EndpointCommand => ({
+  type: 'RotateEndpointSecret',
+  secret: `whsec_${randomBytes(32).toString('base64')}`,
+  secretGracePeriodMs: 60_000,
+  now: new Date().toISOString(),
+});
+
+/** Another process (the CLI) on the same file: its own better-sqlite3 connection. */
+describe('SQLite engine shared by two processes', () => {
+  let storages: Storages;
+  let dataDir: string;
+  let service: Engine;
+
+  beforeEach(async () => {
+    storages = new Storages(sqliteStorage);
+    dataDir = await storages.create();
+    service = await storages.openEngine(dataDir);
+  });
+  afterEach(() => storages.release());
+
+  it("notices another connection's appends in a live subscription and in its projections", async () => {
+    const received = new Received();
+    const subscription = service.eventStore.subscribeToAll(
+      { fromPosition: await service.eventStore.headPosition() },
+      received.handler,
+    );
+    const cli = await storages.openEventStore(dataDir);
+
+    const id = randomUUID();
+    const position = await onEndpoint(cli.store, id, create(id));
+
+    await received.until((e) => e.some((x) => x.position === position), 'the CLI append');
+    expect(received.events.map((e) => e.streamId)).toEqual([endpointStream(id)]);
+    await within(service.projections.waitFor(position), 'the projections to reach the CLI append');
+    expect(await service.endpoints.findById(id)).toMatchObject({ id, deletedAt: null });
+    await subscription.stop();
+  });
+
+  it('applies each event once when both processes run projections on the file', async () => {
+    // The CLI opens a whole engine and runs its projections too.
+    const cli = await storages.openEngine(dataDir);
+    const ids = Array.from({ length: 8 }, () => randomUUID());
+    for (const id of ids) await onEndpoint(service.eventStore, id, create(id));
+    let last = 0;
+    for (let round = 0; round < 3; round++) {
+      for (const [i, id] of ids.entries()) {
+        const writer = i % 2 === 0 ? service : cli;
+        last = await onEndpoint(writer.eventStore, id, rotate());
+      }
+    }
+    await within(service.projections.waitFor(last), 'the service projections');
+    await within(cli.projections.waitFor(last), 'the CLI projections');
+
+    for (const id of ids) {
+      const stream = await service.eventStore.readStream(endpointStream(id));
+      const folded = stream.reduce<Endpoint | null>(
+        (state, e) => evolve(state, { type: e.type, data: e.data } as EndpointEvent),
+        null,
+      );
+      expect(await service.endpoints.findById(id)).toEqual(folded);
+      expect(await cli.endpoints.findById(id)).toEqual(folded);
+    }
+  });
+});
+
+/** Counts how many times each position of the log was applied: exactly-once made visible. */
+class AppliedPositions implements SqliteProjection {
+  readonly name = 'contract_applied_positions';
+  readonly filter = {};
+
+  constructor(private readonly db: SqliteDatabase) {
+    db.exec(
+      'CREATE TABLE IF NOT EXISTS contract_applied (position INTEGER PRIMARY KEY, times INTEGER NOT NULL)',
+    );
+  }
+
+  apply(event: RecordedEvent): void {
+    this.db
+      .prepare(
+        'INSERT INTO contract_applied (position, times) VALUES (?, 1) ON CONFLICT (position) DO UPDATE SET times = times + 1',
+      )
+      .run(event.position);
+  }
+
+  reset(): void {
+    this.db.exec('DELETE FROM contract_applied');
+  }
+
+  times(): Array<{ position: number; times: number }> {
+    return this.db
+      .prepare<[], { position: number; times: number }>(
+        'SELECT position, times FROM contract_applied ORDER BY position',
+      )
+      .all();
+  }
+}
+
+describe('SQLite projection runner checkpoints', () => {
+  let storages: Storages;
+  let dataDir: string;
+
+  beforeEach(async () => {
+    storages = new Storages(sqliteStorage);
+    dataDir = await storages.create();
+  });
+  afterEach(() => storages.release());
+
+  /** A process's own connection, event store and runner with the counting projection. */
+  function openProcess() {
+    const db = openSqliteDatabase(dataDir);
+    const store = new SqliteEventStore(db);
+    const applied = new AppliedPositions(db);
+    const runner = new SqliteProjectionRunner(db, store, [applied]);
+    runner.start();
+    return storages.adopt({
+      store,
+      runner,
+      applied,
+      async close() {
+        await runner.stop();
+        await store.close();
+        db.close();
+      },
+    });
+  }
+
+  const appendMany = (store: EventStore, count: number, label: string) =>
+    Promise.all(
+      Array.from({ length: count }, (_, i) =>
+        store.append(`contract-${label}-${i % 13}`, [{ type: 'Counted', data: { i } }], 'any'),
+      ),
+    );
+
+  /** Every position of the log, each applied once. */
+  async function onceEach(store: EventStore): Promise<Array<{ position: number; times: number }>> {
+    const log = await store.readAll({ fromPosition: 0, maxCount: 100_000 });
+    return log.map((e) => ({ position: e.position, times: 1 }));
+  }
+
+  it('resumes from its stored checkpoint after a restart and applies every event exactly once', async () => {
+    const first = openProcess();
+    await appendMany(first.store, 300, 'before');
+    await within(first.runner.waitFor(await first.store.headPosition()), 'the first runner');
+    await storages.close(first);
+
+    // Appended while no runner runs: more than one runner batch.
+    const offline = await storages.openEventStore(dataDir);
+    await appendMany(offline.store, 2500, 'offline');
+    await storages.close(offline);
+
+    const second = openProcess();
+    await within(second.runner.waitFor(await second.store.headPosition()), 'the restarted runner');
+    await appendMany(second.store, 50, 'after');
+    await within(second.runner.waitFor(await second.store.headPosition()), 'live events');
+
+    const expected = await onceEach(second.store);
+    expect(expected).toHaveLength(2850);
+    expect(second.applied.times()).toEqual(expected);
+    expect(await second.runner.checkpoints()).toEqual({
+      contract_applied_positions: await second.store.headPosition(),
+    });
+  });
+
+  it('applies every event exactly once when two processes run the runner on one file', async () => {
+    const service = openProcess();
+    const cli = openProcess();
+    for (let round = 0; round < 5; round++) {
+      await Promise.all([
+        appendMany(service.store, 200, 'service'),
+        appendMany(cli.store, 60, 'cli'),
+      ]);
+    }
+    const head = await service.store.headPosition();
+    await within(service.runner.waitFor(head), 'the service runner');
+    await within(cli.runner.waitFor(head), 'the CLI runner');
+
+    const expected = await onceEach(service.store);
+    expect(expected).toHaveLength(5 * 260);
+    expect(service.applied.times()).toEqual(expected);
+  });
+});
