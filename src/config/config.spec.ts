@@ -40,4 +40,44 @@ describe('loadConfig', () => {
   it('rejects out-of-range ports', () => {
     expect(() => loadConfig({ PORT: '70000' })).toThrow(ConfigError);
   });
+
+  it('reads the delivery settings, with the documented defaults', () => {
+    expect(loadConfig({}).delivery).toEqual({
+      retrySchedule: [
+        5_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 50_400_000, 72_000_000,
+        86_400_000,
+      ],
+      timeoutMs: 10_000,
+      failureThreshold: 10,
+      secretGracePeriodMs: 86_400_000,
+      maxInFlight: 256,
+    });
+    expect(
+      loadConfig({
+        WEBHOOK_RETRY_SCHEDULE: '100ms,1s,5m,2h',
+        WEBHOOK_TIMEOUT_MS: '2500',
+        WEBHOOK_FAILURE_THRESHOLD: '3',
+        WEBHOOK_SECRET_GRACE_PERIOD: '1s',
+        WEBHOOK_MAX_IN_FLIGHT: '8',
+      }).delivery,
+    ).toEqual({
+      retrySchedule: [100, 1000, 300_000, 7_200_000],
+      timeoutMs: 2500,
+      failureThreshold: 3,
+      secretGracePeriodMs: 1000,
+      maxInFlight: 8,
+    });
+  });
+
+  it('explains a bad delivery setting', () => {
+    expect(() => loadConfig({ WEBHOOK_RETRY_SCHEDULE: '1s,soon' })).toThrow(
+      /WEBHOOK_RETRY_SCHEDULE="1s,soon"/,
+    );
+    expect(() => loadConfig({ WEBHOOK_TIMEOUT_MS: '0' })).toThrow(
+      /WEBHOOK_TIMEOUT_MS="0": expected a positive integer/,
+    );
+    expect(() => loadConfig({ WEBHOOK_SECRET_GRACE_PERIOD: '24' })).toThrow(
+      /WEBHOOK_SECRET_GRACE_PERIOD/,
+    );
+  });
 });
