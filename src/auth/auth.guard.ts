@@ -43,7 +43,8 @@ export const CurrentPrincipal = createParamDecorator(
   },
 );
 
-const BEARER = /^Bearer ([\x21-\x7e]+)$/;
+/** The scheme name is case-insensitive (RFC 9110 §11.1). */
+const BEARER = /^Bearer ([\x21-\x7e]+)$/i;
 
 @Injectable()
 export class AuthGuard implements CanActivate {

@@ -68,6 +68,18 @@ export class HttpExceptionFilter implements ExceptionFilter {
         { type: 'json_invalid', loc: ['body'], msg: 'Request body is not valid JSON' },
       ]);
     }
+    // The router could not percent-decode a path segment: a malformed path value like any other.
+    const undecodable = /^Failed to decode param '(.*)'$/s.exec(exception.message);
+    if (status === 400 && undecodable) {
+      return validationFailed([
+        {
+          type: 'value_error',
+          loc: ['path'],
+          msg: 'Path is not valid percent-encoding',
+          input: undecodable[1],
+        },
+      ]);
+    }
     const name = exception.name.replace(/Exception$/, '');
     return new ApiError(status, { error: name, detail: exception.message });
   }

@@ -220,6 +220,37 @@ describe('endpoints API', () => {
       expect(onlyProblemAt(array, ['body']).type).toBe('model_attributes_type');
     });
 
+    it('rejects a deeply nested body with 422, not a stack overflow', async () => {
+      const depth = 5000;
+      for (const body of [
+        '['.repeat(depth) + ']'.repeat(depth),
+        `{"url":"https://example.com/","format":"raw","events":${'['.repeat(depth)}${']'.repeat(depth)}}`,
+      ]) {
+        const res = await t.http
+          .post(BASE)
+          .set(bearer(token))
+          .set('Content-Type', 'application/json')
+          .send(body);
+        expect(onlyProblemAt(res, ['body']).type).toBe('value_error');
+      }
+    });
+
+    it('answers 413 for a body over the size limit and 415 for an unknown charset', async () => {
+      const large = await t.http
+        .post(BASE)
+        .set(bearer(token))
+        .send(validBody({ url: `https://example.com/${'a'.repeat(200_000)}` }));
+      expect(large.status).toBe(413);
+      expect(large.body).toEqual({ error: 'PayloadTooLarge', detail: expect.any(String) });
+      const charset = await t.http
+        .post(BASE)
+        .set(bearer(token))
+        .set('Content-Type', 'application/json; charset=klingon')
+        .send(JSON.stringify(validBody()));
+      expect(charset.status).toBe(415);
+      expect(charset.body).toEqual({ error: 'UnsupportedMediaType', detail: expect.any(String) });
+    });
+
     it('names every missing required field', async () => {
       const res = await t.http.post(BASE).set(bearer(token)).send({});
       const problems = problemsOf(res);

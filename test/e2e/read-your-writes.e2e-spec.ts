@@ -65,7 +65,7 @@ describe('read-your-writes', () => {
 
   it('PATCH then GET sees the change, DELETE then GET is 404, every time', async () => {
     const { token } = await t.workspaceToken();
-    for (let i = 0; i < 50; i++) {
+    for (let i = 0; i < 30; i++) {
       const created = await t.http.post(BASE).set(bearer(token)).send(endpointBody(i));
       const path = `${BASE}/${(created.body as WebhookEndpointBody).id}`;
 
