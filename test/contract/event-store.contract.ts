@@ -37,6 +37,8 @@ async function readWholeLog(store: EventStore, filter?: EventFilter): Promise<Re
     const fromPosition = all.length > 0 ? all[all.length - 1].position : 0;
     const page = await store.readAll({ fromPosition, maxCount: 250, filter });
     if (page.length === 0) return all;
+    // Guards the loop itself: a page that does not move forward would never end it.
+    if (page[0].position <= fromPosition) throw new Error(`readAll from ${fromPosition} went back`);
     all.push(...page);
   }
 }
@@ -354,6 +356,7 @@ export function eventStoreContract(
           const page = await store.readAll({ fromPosition: from, maxCount: 37 });
           expect(page.length).toBeLessThanOrEqual(37);
           if (page.length === 0) break;
+          expect(page[0].position).toBeGreaterThan(from);
           paged.push(...page);
         }
         expect(paged).toEqual(log);
