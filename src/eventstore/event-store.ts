@@ -45,6 +45,7 @@ export interface EventFilter {
 export interface ReadAllOptions {
   /** Exclusive: events strictly after this position. 0 reads from the start. */
   fromPosition: number;
+  /** Most events returned; with a filter, it counts matching events (non-matching ones are skipped). */
   maxCount: number;
   filter?: EventFilter;
 }
@@ -72,8 +73,11 @@ export interface EventStore {
   subscribeToAll(options: SubscribeOptions, handler: EventHandler): Subscription;
   /** Position of the newest event in the log (0 when empty). */
   headPosition(): Promise<number>;
-  /** Resolves once the log's head is past `position` (appends by other processes included). */
-  waitForAppend(position: number): Promise<void>;
+  /**
+   * Resolves once the log's head is past `position` (appends by other processes included), or
+   * as soon as `signal` aborts, so a waiter that gives up leaves nothing registered behind.
+   */
+  waitForAppend(position: number, signal?: AbortSignal): Promise<void>;
   close(): Promise<void>;
 }
 

@@ -252,10 +252,10 @@ export class SqliteEventStore implements EventStore {
 
   subscribeToAll(options: SubscribeOptions, handler: EventHandler): Subscription {
     let stopped = false;
-    let wake: (() => void) | undefined;
+    const stopping = new AbortController();
     const stop = () => {
       stopped = true;
-      wake?.();
+      stopping.abort();
     };
     const run = async (): Promise<void> => {
       let position = options.fromPosition;
@@ -271,11 +271,7 @@ export class SqliteEventStore implements EventStore {
           );
           continue;
         }
-        await new Promise<void>((resolve) => {
-          wake = resolve;
-          this.waitForAppend(position).then(resolve, resolve);
-        });
-        wake = undefined;
+        await this.waitForAppend(position, stopping.signal);
       }
     };
     const done = run().finally(stop);
@@ -314,17 +310,20 @@ export class SqliteEventStore implements EventStore {
    * Resolves once the log's head is past `position`: at once for appends made by this process,
    * within a poll interval for appends made by another process sharing the file.
    */
-  waitForAppend(position: number): Promise<void> {
-    if (this.lastSeenHead > position) return Promise.resolve();
+  waitForAppend(position: number, signal?: AbortSignal): Promise<void> {
+    if (this.lastSeenHead > position || signal?.aborted) return Promise.resolve();
     return new Promise((resolve) => {
+      const done = () => {
+        this.appended.off('head', listener);
+        signal?.removeEventListener('abort', done);
+        this.stopPollingIfIdle();
+        resolve();
+      };
       const listener = (head: number) => {
-        if (head > position) {
-          this.appended.off('head', listener);
-          this.stopPollingIfIdle();
-          resolve();
-        }
+        if (head > position) done();
       };
       this.appended.on('head', listener);
+      signal?.addEventListener('abort', done);
       this.startPolling();
     });
   }

@@ -11,6 +11,7 @@ const BATCH_SIZE = 1000;
 interface Waiter {
   position: number;
   resolve(): void;
+  reject(error: Error): void;
 }
 
 /**
@@ -27,7 +28,7 @@ export class SqliteProjectionRunner implements ProjectionRunner {
   private stopped = true;
   private loop: Promise<void> | undefined;
   private failure: unknown;
-  private wakeOnStop: (() => void) | undefined;
+  private stopping = new AbortController();
 
   constructor(
     private readonly db: SqliteDatabase,
@@ -40,14 +41,17 @@ export class SqliteProjectionRunner implements ProjectionRunner {
   start(): void {
     if (!this.stopped) return;
     this.stopped = false;
+    this.stopping = new AbortController();
     this.loop = this.run();
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
-    this.wakeOnStop?.();
+    this.stopping.abort();
     await this.loop;
     this.loop = undefined;
+    // Nothing will advance the checkpoints any more: fail the writers still waiting.
+    for (const waiter of this.waiters.splice(0)) waiter.reject(new Error('Projections stopped'));
   }
 
   private async run(): Promise<void> {
@@ -62,17 +66,14 @@ export class SqliteProjectionRunner implements ProjectionRunner {
         this.releaseWaiters();
         return;
       }
-      await Promise.race([
-        this.store.waitForAppend(this.applied),
-        new Promise<void>((resolve) => (this.wakeOnStop = resolve)),
-      ]);
+      await this.store.waitForAppend(this.applied, this.stopping.signal);
     }
   }
 
   async waitFor(position: number): Promise<void> {
     if (this.failure) throw this.failure;
     if (this.applied >= position) return;
-    await new Promise<void>((resolve) => this.waiters.push({ position, resolve }));
+    await new Promise<void>((resolve, reject) => this.waiters.push({ position, resolve, reject }));
     if (this.failure) throw this.failure;
   }
 
