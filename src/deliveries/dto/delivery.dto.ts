@@ -1,3 +1,4 @@
+import { applyDecorators } from '@nestjs/common';
 import { ApiProperty, ApiPropertyOptional, ApiSchema } from '@nestjs/swagger';
 import { IsBoolean, IsIn, IsOptional, IsString, IsUUID, MaxLength } from 'class-validator';
 import { PageQuery, ToArray, ToBoolean } from '../../common/query';
@@ -8,15 +9,35 @@ import { HTTP_CODE_CLASSES, HttpCodeClass } from '../deliveries.repository';
 
 export const QUERY_MAX_LENGTH = 256;
 
+/** `endpoint_id`, given once or repeated: the filters of both lists. */
+const EndpointIdFilter = () =>
+  applyDecorators(
+    ApiPropertyOptional({
+      type: [String],
+      format: 'uuid',
+      description: 'Filter by webhook endpoint ID. Give it once or repeat it.',
+    }),
+    IsOptional(),
+    ToArray(),
+    IsUUID('all', { each: true, message: 'Input should be a valid UUID' }),
+  );
+
+/** `event_type`, given once or repeated. */
+const EventTypeFilter = () =>
+  applyDecorators(
+    ApiPropertyOptional({
+      enum: WEBHOOK_EVENT_TYPES,
+      enumName: 'WebhookEventType',
+      isArray: true,
+      description: 'Filter by webhook event type. Give it once or repeat it.',
+    }),
+    IsOptional(),
+    ToArray(),
+    IsIn(WEBHOOK_EVENT_TYPES, { each: true, context: { allowed: WEBHOOK_EVENT_TYPES } }),
+  );
+
 export class ListDeliveriesQuery extends PageQuery {
-  @ApiPropertyOptional({
-    type: [String],
-    format: 'uuid',
-    description: 'Filter by webhook endpoint ID. Give it once or repeat it.',
-  })
-  @IsOptional()
-  @ToArray()
-  @IsUUID('all', { each: true, message: 'Input should be a valid UUID' })
+  @EndpointIdFilter()
   endpoint_id?: string[];
 
   @ApiPropertyOptional({
@@ -65,15 +86,7 @@ export class ListDeliveriesQuery extends PageQuery {
   @IsIn(HTTP_CODE_CLASSES, { message: `Input should be ${describeAllowed(HTTP_CODE_CLASSES)}` })
   http_code_class?: HttpCodeClass;
 
-  @ApiPropertyOptional({
-    enum: WEBHOOK_EVENT_TYPES,
-    enumName: 'WebhookEventType',
-    isArray: true,
-    description: 'Filter by webhook event type. Give it once or repeat it.',
-  })
-  @IsOptional()
-  @ToArray()
-  @IsIn(WEBHOOK_EVENT_TYPES, { each: true, context: { allowed: WEBHOOK_EVENT_TYPES } })
+  @EventTypeFilter()
   event_type?: WebhookEventType[];
 }
 
@@ -131,25 +144,10 @@ export class WebhookDelivery {
 }
 
 export class ListWebhookEventsQuery extends PageQuery {
-  @ApiPropertyOptional({
-    type: [String],
-    format: 'uuid',
-    description: 'Filter by webhook endpoint ID. Give it once or repeat it.',
-  })
-  @IsOptional()
-  @ToArray()
-  @IsUUID('all', { each: true, message: 'Input should be a valid UUID' })
+  @EndpointIdFilter()
   endpoint_id?: string[];
 
-  @ApiPropertyOptional({
-    enum: WEBHOOK_EVENT_TYPES,
-    enumName: 'WebhookEventType',
-    isArray: true,
-    description: 'Filter by event type. Give it once or repeat it.',
-  })
-  @IsOptional()
-  @ToArray()
-  @IsIn(WEBHOOK_EVENT_TYPES, { each: true, context: { allowed: WEBHOOK_EVENT_TYPES } })
+  @EventTypeFilter()
   event_type?: WebhookEventType[];
 
   @ApiPropertyOptional({
