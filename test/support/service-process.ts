@@ -69,6 +69,7 @@ async function waitForHealth(service: ServiceProcess, timeoutMs = 30_000): Promi
     }
     await new Promise((r) => setTimeout(r, 50));
   }
+  service.child.kill('SIGKILL');
   throw new Error(`Service did not become healthy:\n${service.output()}`);
 }
 
