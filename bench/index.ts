@@ -2,6 +2,7 @@
  * Benchmark dispatcher: `npm run bench -- <name> [options]` (the `prebench` script builds first).
  * Each benchmark resolves to the process exit code: 0 when it meets its target, 1 when it does not.
  */
+import { runDeliveryBench } from './delivery';
 import { runEventStoreBench } from './eventstore';
 
 interface Benchmark {
@@ -14,6 +15,11 @@ const BENCHMARKS: Record<string, Benchmark> = {
     summary:
       'append throughput of the SQLite event store (single and group-committed) vs a raw better-sqlite3 loop',
     run: runEventStoreBench,
+  },
+  delivery: {
+    summary:
+      'deliveries/s of the service (publish API to receipt) vs a plain sign-and-POST loop, and publish-to-receipt latency at 500 events/s',
+    run: runDeliveryBench,
   },
 };
 

@@ -37,6 +37,8 @@ const CHECKPOINT = 'delivery_saga';
 /** Checkpoint writes are batched: after a crash the saga repeats at most this much, idempotently. */
 const CHECKPOINT_INTERVAL_MS = 200;
 const RESTART_DELAY_MS = 1000;
+/** Events handed over but not yet settled (fan-outs not yet committed) before the saga waits. */
+const MAX_UNSETTLED = 1000;
 
 export interface SagaPorts {
   store: EventStore;
@@ -71,6 +73,13 @@ export class DeliverySaga {
   private saveTimer: NodeJS.Timeout | undefined;
   private waiters: Array<{ position: number; resolve(): void }> = [];
   private stopped = true;
+  /** Bumped by each (re)subscription: callbacks of an abandoned subscription then do nothing. */
+  private generation = 0;
+  /** Resolves once the appends of every fan-out started so far have been issued, in log order. */
+  private issued: Promise<void> = Promise.resolve();
+  /** Resolves once every event handed over so far is handled and its effects are committed. */
+  private settled: Promise<void> = Promise.resolve();
+  private unsettled = 0;
 
   constructor(
     private readonly ports: SagaPorts,
@@ -84,6 +93,9 @@ export class DeliverySaga {
   }
 
   private subscribe(): void {
+    const generation = ++this.generation;
+    this.issued = this.settled = Promise.resolve();
+    this.unsettled = 0;
     const subscription = this.ports.store.subscribeToAll(
       {
         fromPosition: this.handled,
@@ -102,19 +114,26 @@ export class DeliverySaga {
           ],
         },
       },
-      (event) => this.handle(event),
+      (event) => this.handle(event, generation),
     );
     this.subscription = subscription;
-    subscription.done.catch((error: unknown) => {
-      if (this.stopped) return;
-      this.logger.error(`Saga stopped at position ${this.handled}, restarting: ${String(error)}`);
-      setTimeout(() => !this.stopped && this.subscribe(), RESTART_DELAY_MS).unref();
-    });
+    subscription.done.catch((error: unknown) => this.restart(generation, error));
+  }
+
+  /** After a failure: abandon the subscription and resume from the last settled position. */
+  private restart(generation: number, error: unknown): void {
+    if (this.stopped || generation !== this.generation) return;
+    this.generation += 1;
+    this.logger.error(`Saga stopped at position ${this.handled}, restarting: ${String(error)}`);
+    void this.subscription
+      ?.stop()
+      .then(() => setTimeout(() => !this.stopped && this.subscribe(), RESTART_DELAY_MS).unref());
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
     await this.subscription?.stop();
+    await this.settled.catch(() => undefined);
     if (this.saveTimer) clearTimeout(this.saveTimer);
     await this.saveCheckpoint();
   }
@@ -127,36 +146,71 @@ export class DeliverySaga {
     await this.ports.projections.waitFor(await this.ports.store.headPosition());
   }
 
-  private async handle(event: RecordedEvent): Promise<void> {
+  private async handle(event: RecordedEvent, generation: number): Promise<void> {
+    if (generation !== this.generation) return;
+    if (event.type === 'WebhookPublished') {
+      // Not awaited: the publications already in the log are fanned out together, so their
+      // appends share one group commit (one fsync) rather than one each. They are issued in log
+      // order, and the position only counts as handled once they are committed.
+      const fanOut = this.fanOut(event as unknown as RecordedEvent & WebhookPublished, this.issued);
+      this.issued = fanOut.issued;
+      this.settle(event.position, generation, fanOut.committed);
+      if (this.unsettled >= MAX_UNSETTLED) await this.settled;
+      return;
+    }
+    if (event.type === 'DeliveryAttempted' && event.data.httpCode !== 410) {
+      this.settle(event.position, generation, Promise.resolve());
+      return;
+    }
+    // Any other effect comes after the effects of every earlier event.
+    await this.settled;
     switch (event.type) {
-      case 'WebhookPublished':
-        await this.fanOut(event as unknown as RecordedEvent & WebhookPublished);
-        break;
       case 'WebhookEndpointDisabled':
       case 'WebhookEndpointDeleted':
         await this.skipPending(String(event.data.endpointId), event.position, event.type);
         break;
       case 'DeliveryAttempted':
-        if (event.data.httpCode === 410) await this.disable(String(event.data.endpointId), 'gone');
+        if (event.data.httpCode === 410) {
+          await this.disable(String(event.data.endpointId), 'gone', event.position);
+        }
         break;
       case 'WebhookEventFailed':
         await this.checkHealth(event);
         break;
     }
-    this.handled = event.position;
-    this.waiters = this.waiters.filter((w) =>
-      w.position <= this.handled ? (w.resolve(), false) : true,
-    );
-    this.scheduleCheckpoint();
+    this.settle(event.position, generation, Promise.resolve());
   }
 
-  private async fanOut(event: RecordedEvent & WebhookPublished): Promise<void> {
+  /** `position` counts as handled once `effect` and everything handed over before it settled. */
+  private settle(position: number, generation: number, effect: Promise<void>): void {
+    effect.catch(() => undefined); // adopted by the chain below; not an unhandled rejection
+    this.unsettled += 1;
+    this.settled = this.settled
+      .then(() => effect)
+      .then(() => {
+        this.unsettled -= 1;
+        if (generation !== this.generation) return;
+        this.handled = Math.max(this.handled, position);
+        this.waiters = this.waiters.filter((w) =>
+          w.position <= this.handled ? (w.resolve(), false) : true,
+        );
+        this.scheduleCheckpoint();
+      });
+    this.settled.catch((error: unknown) => this.restart(generation, error));
+  }
+
+  /**
+   * Renders one WebhookEvent per target and appends them once `after` resolves (the previous
+   * fan-out's appends are issued), so they reach the store in log order.
+   */
+  private fanOut(
+    event: RecordedEvent & WebhookPublished,
+    after: Promise<void>,
+  ): { issued: Promise<void>; committed: Promise<void> } {
     const { publicationId, workspaceId, eventType, payloadData, timestamp, targets } = event.data;
-    const endpoints = await Promise.all(
-      targets.map((t) => this.ports.endpoints.findById(t.endpointId)),
-    );
+    const found = Promise.all(targets.map((t) => this.ports.endpoints.findById(t.endpointId)));
     // Issued together so the store commits them in one group, in publish order.
-    await Promise.all(
+    const appends = Promise.all([found, after]).then(([endpoints]) =>
       targets.map((target, i) => {
         const created: WebhookEventCreated = {
           type: 'WebhookEventCreated',
@@ -180,21 +234,38 @@ export class DeliverySaga {
           .catch(ignoreConflict);
       }),
     );
+    return {
+      issued: appends.then(
+        () => undefined,
+        () => undefined,
+      ),
+      committed: appends.then((pending) => Promise.all(pending)).then(() => undefined),
+    };
   }
 
+  /**
+   * Skips the events that were pending when the endpoint was disabled or deleted. Events
+   * scheduled after that (it was enabled again) are left alone: after a crash the saga handles
+   * an old disable again, which must not skip what was published since.
+   */
   private async skipPending(endpointId: string, position: number, cause: string): Promise<void> {
     await this.ports.projections.waitFor(position);
     const pending = await this.ports.dueWork.pendingFor(endpointId);
     const reason = cause === 'WebhookEndpointDeleted' ? 'endpoint_deleted' : 'endpoint_disabled';
     await Promise.all(
-      pending.map((id) =>
-        executeOnStream<WebhookEvent | null, WebhookEventEvent>(
+      pending.map(async (id) => {
+        const stream = webhookEventStream(id);
+        const scheduled = (await this.ports.store.readStream(stream)).filter(
+          (e) => e.type === 'WebhookEventCreated' || e.type === 'WebhookEventRedeliveryRequested',
+        );
+        if ((scheduled.at(-1)?.position ?? 0) > position) return;
+        await executeOnStream<WebhookEvent | null, WebhookEventEvent>(
           this.ports.store,
-          webhookEventStream(id),
+          stream,
           webhookEventDecider,
           (state) => decideSkip(state, reason, nowIso()),
-        ),
-      ),
+        );
+      }),
     );
   }
 
@@ -207,14 +278,21 @@ export class DeliverySaga {
       this.failureThreshold,
     );
     if (outcomes.length >= this.failureThreshold && outcomes.every((ok) => !ok)) {
-      await this.disable(created.endpointId, 'failing');
+      await this.disable(created.endpointId, 'failing', event.position);
     }
   }
 
+  /**
+   * Disables the endpoint because of the fact at `cause`, unless a user enabled it after that
+   * fact: handling it again after a crash must not undo the user's decision.
+   */
   private async disable(
     endpointId: string,
     reason: Exclude<DisableReason, 'requested'>,
+    cause: number,
   ): Promise<void> {
+    const history = await this.ports.store.readStream(endpointStream(endpointId));
+    if (history.some((e) => e.type === 'WebhookEndpointEnabled' && e.position > cause)) return;
     const result = await executeOnStream<Endpoint | null, EndpointEvent>(
       this.ports.store,
       endpointStream(endpointId),

@@ -52,6 +52,8 @@ export class Dispatcher {
   private loop: Promise<void> | undefined;
   private wake: (() => void) | undefined;
   private readonly sending = new Set<Promise<void>>();
+  /** Per endpoint, the latest first attempt launched: the next one goes out after it. */
+  private readonly lastFirstAttempt = new Map<string, Promise<void>>();
 
   constructor(
     private readonly ports: DispatcherPorts,
@@ -73,7 +75,8 @@ export class Dispatcher {
   }
 
   private async run(): Promise<void> {
-    const leaseMs = this.config.timeoutMs + LEASE_MARGIN_MS;
+    // A first attempt may wait up to one timeout for the one before it (inPublishOrder).
+    const leaseMs = 2 * this.config.timeoutMs + LEASE_MARGIN_MS;
     while (!this.stopped) {
       try {
         const head = await this.ports.store.headPosition();
@@ -101,7 +104,9 @@ export class Dispatcher {
     await Promise.race([
       this.ports.store.waitForAppend(head),
       new Promise<void>((resolve) => {
-        this.wake = resolve;
+        // Deferred to the check phase: the sends finishing in one I/O phase free their slots
+        // together and are refilled by one claim, not one claim each.
+        this.wake = () => setImmediate(resolve);
         timer = setTimeout(resolve, delay);
       }),
     ]);
@@ -111,7 +116,7 @@ export class Dispatcher {
 
   private launch(work: DueWork): void {
     this.inFlight += 1;
-    const sending = this.deliver(work)
+    const sending = this.inPublishOrder(work)
       .catch((error: unknown) =>
         this.logger.error(`Delivery of ${work.webhookEventId} failed: ${String(error)}`),
       )
@@ -123,7 +128,30 @@ export class Dispatcher {
     this.sending.add(sending);
   }
 
-  private async deliver(work: DueWork): Promise<void> {
+  /**
+   * First attempts to one endpoint go out in publish order (claims come oldest first): each one
+   * starts once the previous one can no longer be overtaken (written to an open connection, or
+   * finished). Sends still overlap; without this a request waiting for a new connection is
+   * overtaken by later ones on pooled connections. Retries are not ordered. The wait is bounded
+   * by one send timeout, so a hanging receiver delays the queue behind it, never stalls it.
+   */
+  private inPublishOrder(work: DueWork): Promise<void> {
+    if (work.attemptsMade > 0) return this.deliver(work);
+    const last = this.lastFirstAttempt.get(work.endpointId);
+    const previous = last && settledWithin(last, this.config.timeoutMs);
+    let inOrder!: () => void;
+    const sent = new Promise<void>((resolve) => (inOrder = resolve));
+    this.lastFirstAttempt.set(work.endpointId, sent);
+    void sent.then(() => {
+      if (this.lastFirstAttempt.get(work.endpointId) === sent) {
+        this.lastFirstAttempt.delete(work.endpointId);
+      }
+    });
+    const deliver = () => this.deliver(work, inOrder);
+    return (previous ? previous.then(deliver) : deliver()).finally(inOrder);
+  }
+
+  private async deliver(work: DueWork, onSentInOrder?: () => void): Promise<void> {
     const [endpoint, event] = await Promise.all([
       this.ports.endpoints.findById(work.endpointId),
       this.ports.deliveries.findEvent(work.webhookEventId),
@@ -136,6 +164,7 @@ export class Dispatcher {
     }
     const outcome = await this.ports.sender.send({
       url: endpoint.url,
+      onSentInOrder,
       body: event.payload,
       headers: signatureHeaders({
         webhookId: event.id,
@@ -176,6 +205,13 @@ export class Dispatcher {
       decide,
     );
   }
+}
+
+/** Resolves when `promise` does, or after `ms` at the latest. */
+function settledWithin(promise: Promise<void>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)));
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 /** The current secret, plus the previous one while its rotation grace period lasts. */

@@ -18,6 +18,13 @@ export interface SendRequest {
   url: string;
   headers: Record<string, string>;
   body: string;
+  /**
+   * Called once a request sent after this one to the same receiver can no longer overtake it:
+   * when it has been written to a pooled connection the receiver already accepted. Not called
+   * on a new connection, whose data can wait in the receiver's accept queue while open
+   * connections are read: a caller keeping requests in order then waits for the outcome.
+   */
+  onSentInOrder?: () => void;
 }
 
 export type SendOutcome =
@@ -301,6 +308,9 @@ export class HttpSender {
       req.on('error', (error: NodeJS.ErrnoException) => {
         const stale = req.reusedSocket && (error.code === 'ECONNRESET' || error.code === 'EPIPE');
         finish({ kind: stale ? 'stale-socket' : 'error', error: errorText(error) });
+      });
+      req.once('finish', () => {
+        if (req.reusedSocket) request.onSentInOrder?.();
       });
       req.on('response', (res: IncomingMessage) => {
         this.readResponse(res, finish);

@@ -5,6 +5,7 @@ import { SqliteEventStore } from '../../eventstore/sqlite/sqlite-event-store';
 import { ProjectionRunner } from '../projection-runner';
 import { SqliteCheckpoints } from './sqlite-checkpoints';
 import { SqliteProjection } from './sqlite-projection';
+import { withoutFsync } from './unsynced-transaction';
 
 const BATCH_SIZE = 1000;
 
@@ -105,12 +106,8 @@ export class SqliteProjectionRunner implements ProjectionRunner {
     if (this.running) return;
     this.running = true;
     try {
-      let progressed = true;
-      while (progressed) {
-        progressed = false;
-        for (const projection of this.projections) {
-          if (this.applyBatch(projection)) progressed = true;
-        }
+      while (this.applyBatch()) {
+        // until every projection has reached the head
       }
       this.applied = Math.min(...this.projections.map((p) => this.checkpointStore.get(p.name)));
       this.releaseWaiters();
@@ -119,20 +116,37 @@ export class SqliteProjectionRunner implements ProjectionRunner {
     }
   }
 
-  /** One transaction: read checkpoint, apply up to BATCH_SIZE events, store checkpoint. */
-  private applyBatch(projection: SqliteProjection): boolean {
-    return this.db
-      .transaction(() => {
-        const from = this.checkpointStore.get(projection.name);
-        const events = this.store.readAllSync({ fromPosition: from, maxCount: BATCH_SIZE });
-        if (events.length === 0) return false;
-        for (const event of events) {
-          if (matchesFilter(event, projection.filter)) projection.apply(event);
-        }
-        this.checkpointStore.set(projection.name, events[events.length - 1].position);
-        return true;
-      })
-      .immediate();
+  /**
+   * One transaction for all projections (one commit per batch rather than one per projection):
+   * read each checkpoint, read up to BATCH_SIZE events after the oldest of them,
+   * apply to each projection the events past its own checkpoint, store the new checkpoints.
+   * The commit is not fsynced on its own (see withoutFsync): the events it projects are already
+   * durable, and a batch lost to a power cut is re-applied from the checkpoint that survived.
+   */
+  private applyBatch(): boolean {
+    return withoutFsync(this.db, () =>
+      this.db
+        .transaction(() => {
+          const from = this.projections.map((p) => this.checkpointStore.get(p.name));
+          const events = this.store.readAllSync({
+            fromPosition: Math.min(...from),
+            maxCount: BATCH_SIZE,
+          });
+          if (events.length === 0) return false;
+          const last = events[events.length - 1].position;
+          this.projections.forEach((projection, i) => {
+            if (from[i] >= last) return;
+            for (const event of events) {
+              if (event.position > from[i] && matchesFilter(event, projection.filter)) {
+                projection.apply(event);
+              }
+            }
+            this.checkpointStore.set(projection.name, last);
+          });
+          return true;
+        })
+        .immediate(),
+    );
   }
 
   private releaseWaiters(): void {

@@ -1,0 +1,109 @@
+import { Receiver, startReceiver } from '../../support/receiver';
+import { bearer } from '../../support/test-app';
+import {
+  DeliveryApp,
+  EndpointBody,
+  createEndpoint,
+  newWorkspace,
+  patchEndpoint,
+  pause,
+  publish,
+  signaturesOf,
+  startDeliveryApp,
+} from './delivery-helpers';
+
+/**
+ * Secret rotation: during the grace period every request carries a signature for the new and for
+ * the previous secret, each of which the official verifier accepts on its own; after it, only
+ * the new one.
+ */
+describe('secret rotation', () => {
+  const receivers: Receiver[] = [];
+  afterAll(() => Promise.all(receivers.map((r) => r.close())));
+
+  async function setUp(app: DeliveryApp) {
+    const receiver = await startReceiver();
+    receivers.push(receiver);
+    const w = { t: app.t, ...(await newWorkspace(app.t)) };
+    const endpoint = await createEndpoint(w, { url: `${receiver.url}hook` });
+    const rotate = async (): Promise<string> => {
+      const response = await w.t.http
+        .patch(`/api/webhooks/endpoints/${endpoint.id}/secret`)
+        .set(bearer(w.token))
+        .expect(200);
+      return (response.body as EndpointBody).secret;
+    };
+    const deliverNext = async () => {
+      const published = await publish(w, 'customer.created', { id: 'c' });
+      const requests = await receiver.waitFor(receiver.received.length + 1);
+      const request = requests.at(-1)!;
+      expect(request.headers['webhook-id']).toBe(published.webhook_event_ids[0]);
+      return request;
+    };
+    return { w, endpointId: endpoint.id, receiver, original: endpoint.secret, rotate, deliverNext };
+  }
+
+  describe('within the grace period', () => {
+    let app: DeliveryApp;
+    beforeAll(async () => {
+      app = await startDeliveryApp({ WEBHOOK_SECRET_GRACE_PERIOD: '1h' });
+    });
+    afterAll(() => app.t.close());
+
+    it('signs with both the new and the previous secret', async () => {
+      const { receiver, original, rotate, deliverNext } = await setUp(app);
+      const rotated = await rotate();
+      expect(rotated).toMatch(/^whsec_/);
+      expect(rotated).not.toBe(original);
+      receiver.setSecret([original, rotated]);
+
+      const request = await deliverNext();
+      expect(signaturesOf(request)).toHaveLength(2);
+      expect(signaturesOf(request).every((s) => s.startsWith('v1,'))).toBe(true);
+      expect(request.verifiedSecrets.sort()).toEqual([original, rotated].sort());
+    });
+
+    it('after a second rotation, the first secret no longer signs', async () => {
+      const { receiver, original, rotate, deliverNext } = await setUp(app);
+      const first = await rotate();
+      const second = await rotate();
+      receiver.setSecret([original, first, second]);
+      const request = await deliverNext();
+      expect(signaturesOf(request)).toHaveLength(2);
+      expect(request.verifiedSecrets.sort()).toEqual([first, second].sort());
+    });
+
+    it('a user-supplied secret (deprecated PATCH field) signs with its UTF-8 bytes, as a rotation', async () => {
+      const { receiver, original, deliverNext, w, endpointId } = await setUp(app);
+      const custom = 'my-own-signing-secret-of-at-least-32-chars';
+      await patchEndpoint(w, endpointId, { secret: custom });
+      receiver.setSecret([original, custom]);
+      const request = await deliverNext();
+      expect(request.verifiedSecrets.sort()).toEqual([original, custom].sort());
+    });
+  });
+
+  describe('after the grace period', () => {
+    const GRACE_MS = 1000;
+    let app: DeliveryApp;
+    beforeAll(async () => {
+      app = await startDeliveryApp({ WEBHOOK_SECRET_GRACE_PERIOD: '1s' });
+    });
+    afterAll(() => app.t.close());
+
+    it('signs with the new secret only', async () => {
+      const { receiver, original, rotate, deliverNext } = await setUp(app);
+      receiver.setSecret(original);
+      expect((await deliverNext()).verifiedSecrets).toEqual([original]);
+
+      const rotatedAt = Date.now();
+      const rotated = await rotate();
+      receiver.setSecret([original, rotated]);
+      // The one unavoidable wait: for the grace period to end.
+      await pause(rotatedAt + GRACE_MS + 100 - Date.now());
+      const request = await deliverNext();
+      expect(signaturesOf(request)).toHaveLength(1);
+      expect(request.verifiedSecrets).toEqual([rotated]);
+    });
+  });
+});
