@@ -101,8 +101,10 @@ export class Dispatcher {
       Math.min(IDLE_POLL_MS, next === null ? IDLE_POLL_MS : next - Date.now()),
     );
     let timer: NodeJS.Timeout | undefined;
+    // Aborted below: a wait that lost the race must not stay registered until the next append.
+    const woken = new AbortController();
     await Promise.race([
-      this.ports.store.waitForAppend(head),
+      this.ports.store.waitForAppend(head, woken.signal),
       new Promise<void>((resolve) => {
         // Deferred to the check phase: the sends finishing in one I/O phase free their slots
         // together and are refilled by one claim, not one claim each.
@@ -110,6 +112,7 @@ export class Dispatcher {
         timer = setTimeout(resolve, delay);
       }),
     ]);
+    woken.abort();
     clearTimeout(timer);
     this.wake = undefined;
   }

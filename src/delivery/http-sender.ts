@@ -20,9 +20,10 @@ export interface SendRequest {
   body: string;
   /**
    * Called once a request sent after this one to the same receiver can no longer overtake it:
-   * when it has been written to a pooled connection the receiver already accepted. Not called
-   * on a new connection, whose data can wait in the receiver's accept queue while open
-   * connections are read: a caller keeping requests in order then waits for the outcome.
+   * when it has been written to a connection the receiver's application has taken (a pooled one,
+   * or a TLS one, whose handshake it answered). Not called on a new plain-http connection, whose
+   * data can wait in the accept queue while open connections are read: a caller keeping requests
+   * in order then waits for the outcome.
    */
   onSentInOrder?: () => void;
 }
@@ -310,7 +311,7 @@ export class HttpSender {
         finish({ kind: stale ? 'stale-socket' : 'error', error: errorText(error) });
       });
       req.once('finish', () => {
-        if (req.reusedSocket) request.onSentInOrder?.();
+        if (req.reusedSocket || target.secure) request.onSentInOrder?.();
       });
       req.on('response', (res: IncomingMessage) => {
         this.readResponse(res, finish);

@@ -117,8 +117,8 @@ describe('read-your-writes', () => {
       const store = t.engine.eventStore;
       if (!(store instanceof SqliteEventStore)) throw new Error('expected the embedded store');
       const original = store.waitForAppend.bind(store);
-      store.waitForAppend = async (position: number) => {
-        await original(position);
+      store.waitForAppend = async (position: number, signal?: AbortSignal) => {
+        await original(position, signal);
         await sleep(20);
       };
       restore = () => (store.waitForAppend = original);
