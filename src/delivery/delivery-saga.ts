@@ -273,9 +273,12 @@ export class DeliverySaga {
     await this.ports.projections.waitFor(event.position);
     const created = await this.ports.deliveries.findEvent(String(event.data.webhookEventId));
     if (!created) return;
+    const endpoint = await this.ports.endpoints.findById(created.endpointId);
+    if (!endpoint?.enabled) return;
     const outcomes = await this.ports.deliveries.recentOutcomes(
       created.endpointId,
       this.failureThreshold,
+      endpoint.enabledAt,
     );
     if (outcomes.length >= this.failureThreshold && outcomes.every((ok) => !ok)) {
       await this.disable(created.endpointId, 'failing', event.position);

@@ -94,6 +94,8 @@ export interface Endpoint {
   previousSecret: string | null;
   previousSecretExpiresAt: string | null;
   enabled: boolean;
+  /** When it was created or last re-enabled: failures before that no longer count against it. */
+  enabledAt: string;
   createdAt: string;
   modifiedAt: string | null;
   deletedAt: string | null;
@@ -112,6 +114,7 @@ export function evolve(state: Endpoint | null, event: EndpointEvent): Endpoint |
       previousSecret: null,
       previousSecretExpiresAt: null,
       enabled: true,
+      enabledAt: d.createdAt,
       createdAt: d.createdAt,
       modifiedAt: null,
       deletedAt: null,
@@ -124,7 +127,12 @@ export function evolve(state: Endpoint | null, event: EndpointEvent): Endpoint |
       return { ...state, ...changes, modifiedAt };
     }
     case 'WebhookEndpointEnabled':
-      return { ...state, enabled: true, modifiedAt: event.data.modifiedAt };
+      return {
+        ...state,
+        enabled: true,
+        enabledAt: event.data.modifiedAt,
+        modifiedAt: event.data.modifiedAt,
+      };
     case 'WebhookEndpointDisabled':
       return { ...state, enabled: false, modifiedAt: event.data.modifiedAt };
     case 'WebhookEndpointSecretRotated':

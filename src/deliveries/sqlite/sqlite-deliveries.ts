@@ -132,13 +132,14 @@ export class SqliteDeliveries implements SqliteProjection, DeliveriesRepository 
     return row ? (JSON.parse(row.doc) as WebhookEvent) : null;
   }
 
-  async recentOutcomes(endpointId: string, count: number): Promise<boolean[]> {
+  async recentOutcomes(endpointId: string, count: number, since: string): Promise<boolean[]> {
     return this.db
-      .prepare<[string, number], { succeeded: number }>(
-        `SELECT succeeded FROM webhook_events WHERE endpoint_id = ? AND succeeded IS NOT NULL
+      .prepare<[string, string, number], { succeeded: number }>(
+        `SELECT succeeded FROM webhook_events
+         WHERE endpoint_id = ? AND succeeded IS NOT NULL AND modified_at > ?
          ORDER BY modified_at DESC LIMIT ?`,
       )
-      .all(endpointId, count)
+      .all(endpointId, since, count)
       .map((r) => r.succeeded === 1);
   }
 

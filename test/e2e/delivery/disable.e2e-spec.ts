@@ -82,6 +82,26 @@ describe('disabled endpoints', () => {
     expect(skipped.map((e) => e.id)).toEqual([pendingId]);
   });
 
+  it('counts only failures after a re-enable', async () => {
+    const { w, endpoint, publishOne } = await endpointWith({
+      respond: () => ({ status: 500, body: 'broken' }),
+    });
+    const failAll = async (n: number, tag: string) => {
+      const ids: string[] = [];
+      for (let i = 0; i < n; i++) ids.push(await publishOne(`${tag}_${i}`));
+      for (const id of ids) await waitForEvent(w, id, (e) => e.succeeded === false);
+    };
+    await failAll(THRESHOLD, 'before');
+    await waitDisabled(w, endpoint.id);
+
+    await patchEndpoint(w, endpoint.id, { enabled: true });
+    await failAll(THRESHOLD - 1, 'after');
+    await pause(QUIET_PERIOD_MS);
+    expect((await getEndpoint(w, endpoint.id)).enabled).toBe(true);
+    await failAll(1, 'last');
+    await waitDisabled(w, endpoint.id);
+  });
+
   it(`disables the endpoint after ${THRESHOLD} failed events in a row and skips pending ones`, async () => {
     let pendingId = '';
     const { w, receiver, endpoint, publishOne } = await endpointWith({
