@@ -166,6 +166,7 @@ export function readModelsContract(name: string, storage: ContractStorage): void
           previousSecret: null,
           previousSecretExpiresAt: null,
           enabled: true,
+          enabledAt: at(0),
           createdAt: at(0),
           modifiedAt: null,
           deletedAt: null,
@@ -197,6 +198,7 @@ export function readModelsContract(name: string, storage: ContractStorage): void
         await write(id, { ...disable, enabled: true, now: at(30) });
         expect(await engine.endpoints.findById(id)).toMatchObject({
           enabled: true,
+          enabledAt: at(30),
           modifiedAt: at(30),
         });
 
