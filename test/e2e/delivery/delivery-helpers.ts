@@ -1,7 +1,7 @@
 import { createServer } from 'node:net';
 import { AppOverrides } from '../../../src/app';
 import { WebhookEventType } from '../../../src/common/webhook-event-types';
-import { ReceivedRequest } from '../../support/receiver';
+import { Receiver, ReceivedRequest, ReceiverOptions, startReceiver } from '../../support/receiver';
 import { bearer, startTestApp, TestApp } from '../../support/test-app';
 
 /** Shared set-up and polling helpers for the delivery engine's end-to-end tests. */
@@ -87,9 +87,88 @@ export async function newWorkspace(
 
 type Workspace = Pick<DeliveryApp, 't' | 'token' | 'publisher'>;
 
+/** An endpoint in a workspace of its own, and the receiver behind it. */
+export interface EndpointWithReceiver {
+  /** The endpoint's workspace (so publications there reach this endpoint alone). */
+  w: DeliveryApp;
+  /** Verifies with the endpoint's secret. */
+  receiver: Receiver;
+  endpoint: EndpointBody;
+  /** Publishes `customer.created` with `{ id }`, expects one WebhookEvent and returns its id. */
+  publishOne(id: string): Promise<string>;
+}
+
+export interface DeliveryAppFixture {
+  /** The app started by the suite's beforeAll. */
+  readonly app: DeliveryApp;
+  /** Every receiver started through the fixture (all closed in afterAll). */
+  readonly receivers: readonly Receiver[];
+  /** A receiver that is closed with the app. */
+  startReceiver(options?: ReceiverOptions): Promise<Receiver>;
+  /** A receiver and an endpoint on `${receiver.url}hook` (by default) in a new workspace. */
+  endpointWithReceiver(
+    options?: ReceiverOptions,
+    body?: Omit<CreateEndpointBody, 'url'> & { path?: string },
+  ): Promise<EndpointWithReceiver>;
+}
+
+/**
+ * Registers beforeAll/afterAll hooks in the calling describe block: starts a delivery app with
+ * `env` (see startDeliveryApp) and, after all tests, closes the receivers started through the
+ * fixture and then the app.
+ */
+export function useDeliveryApp(env: Record<string, string> = {}): DeliveryAppFixture {
+  let current: DeliveryApp | undefined;
+  const receivers: Receiver[] = [];
+
+  beforeAll(async () => {
+    current = await startDeliveryApp(env);
+  });
+  afterAll(async () => {
+    await Promise.all(receivers.map((r) => r.close()));
+    await current?.t.close();
+  });
+
+  const app = (): DeliveryApp => {
+    if (!current) throw new Error('useDeliveryApp: the app is only available inside tests');
+    return current;
+  };
+  const startTracked = async (options: ReceiverOptions = {}): Promise<Receiver> => {
+    const receiver = await startReceiver(options);
+    receivers.push(receiver);
+    return receiver;
+  };
+
+  return {
+    get app() {
+      return app();
+    },
+    receivers,
+    startReceiver: startTracked,
+    async endpointWithReceiver(options = {}, { path = 'hook', ...body } = {}) {
+      const receiver = await startTracked(options);
+      const w = { t: app().t, ...(await newWorkspace(app().t)) };
+      const endpoint = await createEndpoint(w, { url: `${receiver.url}${path}`, ...body });
+      receiver.setSecret(endpoint.secret);
+      const publishOne = async (id: string): Promise<string> => {
+        const published = await publish(w, 'customer.created', { id });
+        expect(published.webhook_event_ids).toHaveLength(1);
+        return published.webhook_event_ids[0];
+      };
+      return { w, receiver, endpoint, publishOne };
+    },
+  };
+}
+
+export interface CreateEndpointBody {
+  url: string;
+  format?: EndpointBody['format'];
+  events?: WebhookEventType[];
+}
+
 export async function createEndpoint(
   w: Workspace,
-  body: { url: string; format?: EndpointBody['format']; events?: WebhookEventType[] },
+  body: CreateEndpointBody,
 ): Promise<EndpointBody> {
   const response = await w.t.http
     .post('/api/webhooks/endpoints')

@@ -1,18 +1,15 @@
-import { Receiver, ReceiverOptions, startReceiver } from '../../support/receiver';
 import { bearer } from '../../support/test-app';
 import {
-  DeliveryApp,
   QUIET_PERIOD_MS,
   createEndpoint,
   getEndpoint,
   getEvent,
   listEvents,
-  newWorkspace,
   patchEndpoint,
   pause,
   publish,
   requestsOf,
-  startDeliveryApp,
+  useDeliveryApp,
   waitForDeliveries,
   waitForEvent,
   waitUntil,
@@ -22,31 +19,9 @@ const THRESHOLD = 3;
 
 /** Endpoints that stop receiving: 410 Gone, auto-disable, disabled and deleted by the user. */
 describe('disabled endpoints', () => {
-  let app: DeliveryApp;
-  const receivers: Receiver[] = [];
-
-  beforeAll(async () => {
-    app = await startDeliveryApp({ WEBHOOK_FAILURE_THRESHOLD: String(THRESHOLD) });
-  });
-  afterAll(async () => {
-    await Promise.all(receivers.map((r) => r.close()));
-    await app.t.close();
-  });
-
+  const delivery = useDeliveryApp({ WEBHOOK_FAILURE_THRESHOLD: String(THRESHOLD) });
   /** A workspace of its own with one endpoint and its receiver. */
-  async function endpointWith(options: ReceiverOptions) {
-    const receiver = await startReceiver(options);
-    receivers.push(receiver);
-    const w = { t: app.t, ...(await newWorkspace(app.t)) };
-    const endpoint = await createEndpoint(w, { url: `${receiver.url}hook` });
-    receiver.setSecret(endpoint.secret);
-    const publishOne = async (id: string): Promise<string> => {
-      const published = await publish(w, 'customer.created', { id });
-      expect(published.webhook_event_ids).toHaveLength(1);
-      return published.webhook_event_ids[0];
-    };
-    return { w, receiver, endpoint, publishOne };
-  }
+  const endpointWith = delivery.endpointWithReceiver;
 
   const waitDisabled = (w: Parameters<typeof getEndpoint>[0], id: string) =>
     waitUntil(`endpoint ${id} to be disabled`, async () => !(await getEndpoint(w, id)).enabled);
@@ -191,8 +166,7 @@ describe('disabled endpoints', () => {
     const { w, receiver, endpoint, publishOne } = await endpointWith({
       respond: () => ({ status: 500 }),
     });
-    const other = await startReceiver();
-    receivers.push(other);
+    const other = await delivery.startReceiver();
     const kept = await createEndpoint(w, { url: `${other.url}kept` });
     other.setSecret(kept.secret);
 

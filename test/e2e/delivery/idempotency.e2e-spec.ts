@@ -1,14 +1,13 @@
-import { Receiver, startReceiver } from '../../support/receiver';
+import { Receiver } from '../../support/receiver';
 import { bearer } from '../../support/test-app';
 import {
   DeliveryApp,
   PublicationBody,
   QUIET_PERIOD_MS,
-  createEndpoint,
   listEvents,
   newWorkspace,
   pause,
-  startDeliveryApp,
+  useDeliveryApp,
   webhookIdOf,
 } from './delivery-helpers';
 
@@ -16,23 +15,10 @@ type Workspace = Awaited<ReturnType<typeof newWorkspace>> & Pick<DeliveryApp, 't
 
 /** POST /events with an Idempotency-Key: one publication, one fan-out, per key and workspace. */
 describe('idempotent publish', () => {
-  let app: DeliveryApp;
-  const receivers: Receiver[] = [];
-
-  beforeAll(async () => {
-    app = await startDeliveryApp();
-  });
-  afterAll(async () => {
-    await Promise.all(receivers.map((r) => r.close()));
-    await app.t.close();
-  });
+  const delivery = useDeliveryApp();
 
   async function workspaceWithReceiver(): Promise<{ w: Workspace; receiver: Receiver }> {
-    const receiver = await startReceiver();
-    receivers.push(receiver);
-    const w = { t: app.t, ...(await newWorkspace(app.t)) };
-    const endpoint = await createEndpoint(w, { url: `${receiver.url}hook` });
-    receiver.setSecret(endpoint.secret);
+    const { w, receiver } = await delivery.endpointWithReceiver();
     return { w, receiver };
   }
 

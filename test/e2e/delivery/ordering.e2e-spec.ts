@@ -1,37 +1,13 @@
 import { WebhookPublished } from '../../../src/publishing/publication';
-import { Receiver, ReceivedRequest, ReceiverOptions, startReceiver } from '../../support/receiver';
-import {
-  DeliveryApp,
-  createEndpoint,
-  newWorkspace,
-  publish,
-  startDeliveryApp,
-  webhookIdOf,
-} from './delivery-helpers';
+import { ReceivedRequest } from '../../support/receiver';
+import { publish, useDeliveryApp, webhookIdOf } from './delivery-helpers';
 
 const EVENTS = 50;
 
 /** First attempts to one endpoint go out in publish order. */
 describe('publish order', () => {
-  let app: DeliveryApp;
-  const receivers: Receiver[] = [];
-
-  beforeAll(async () => {
-    app = await startDeliveryApp();
-  });
-  afterAll(async () => {
-    await Promise.all(receivers.map((r) => r.close()));
-    await app.t.close();
-  });
-
-  async function endpointWith(options: ReceiverOptions) {
-    const receiver = await startReceiver(options);
-    receivers.push(receiver);
-    const w = { t: app.t, ...(await newWorkspace(app.t)) };
-    const endpoint = await createEndpoint(w, { url: `${receiver.url}hook` });
-    receiver.setSecret(endpoint.secret);
-    return { w, receiver };
-  }
+  const delivery = useDeliveryApp();
+  const endpointWith = delivery.endpointWithReceiver;
 
   /** Each event's first request, in arrival order. */
   const firstAttempts = (received: readonly ReceivedRequest[]): string[] => [
@@ -40,7 +16,7 @@ describe('publish order', () => {
 
   /** The WebhookEvent ids of a workspace's publications, in the log's order. */
   async function publishedOrder(workspaceId: string): Promise<string[]> {
-    const log = await app.t.engine.eventStore.readAll({
+    const log = await delivery.app.t.engine.eventStore.readAll({
       fromPosition: 0,
       maxCount: 100_000,
       filter: { eventTypes: ['WebhookPublished'] },

@@ -1,17 +1,15 @@
 import { uuidv7 } from '../../../src/common/ids';
-import { Receiver, ReceiverOptions, startReceiver } from '../../support/receiver';
+import { ReceiverOptions } from '../../support/receiver';
 import { bearer } from '../../support/test-app';
 import {
-  DeliveryApp,
   QUIET_PERIOD_MS,
-  createEndpoint,
   getEvent,
   newWorkspace,
   patchEndpoint,
   pause,
   publish,
   redeliver,
-  startDeliveryApp,
+  useDeliveryApp,
   waitForDeliveries,
   waitForEvent,
   webhookIdOf,
@@ -22,26 +20,13 @@ const BUDGET = 1 + SCHEDULE_MS.length;
 
 /** POST /events/{id}/redeliver: the same event again, same id and body, with a fresh budget. */
 describe('redeliver', () => {
-  let app: DeliveryApp;
-  const receivers: Receiver[] = [];
-
-  beforeAll(async () => {
-    app = await startDeliveryApp({
-      WEBHOOK_RETRY_SCHEDULE: SCHEDULE_MS.map((ms) => `${ms}ms`).join(','),
-    });
-  });
-  afterAll(async () => {
-    await Promise.all(receivers.map((r) => r.close()));
-    await app.t.close();
+  const delivery = useDeliveryApp({
+    WEBHOOK_RETRY_SCHEDULE: SCHEDULE_MS.map((ms) => `${ms}ms`).join(','),
   });
 
   /** One event published to a fresh endpoint, delivered until it has an outcome. */
   async function deliveredEvent(options: ReceiverOptions) {
-    const receiver = await startReceiver(options);
-    receivers.push(receiver);
-    const w = { t: app.t, ...(await newWorkspace(app.t)) };
-    const endpoint = await createEndpoint(w, { url: `${receiver.url}hook` });
-    receiver.setSecret(endpoint.secret);
+    const { w, receiver, endpoint } = await delivery.endpointWithReceiver(options);
     const published = await publish(w, 'customer.created', { id: 'c_1', name: 'Ada' });
     const eventId = published.webhook_event_ids[0];
     const event = await waitForEvent(w, eventId, (e) => e.succeeded !== null);
@@ -114,18 +99,18 @@ describe('redeliver', () => {
 
   it('answers 404 for an unknown or foreign event and 422 for a malformed id', async () => {
     const { eventId } = await deliveredEvent({});
-    const stranger = await newWorkspace(app.t);
-    await app.t.http
+    const stranger = await newWorkspace(delivery.app.t);
+    await delivery.app.t.http
       .post(`/api/webhooks/events/${eventId}/redeliver`)
       .set(bearer(stranger.token))
       .expect(404);
-    await app.t.http
+    await delivery.app.t.http
       .post(`/api/webhooks/events/${uuidv7()}/redeliver`)
-      .set(bearer(app.token))
+      .set(bearer(delivery.app.token))
       .expect(404);
-    await app.t.http
+    await delivery.app.t.http
       .post('/api/webhooks/events/not-a-uuid/redeliver')
-      .set(bearer(app.token))
+      .set(bearer(delivery.app.token))
       .expect(422);
   });
 });

@@ -1,6 +1,5 @@
-import { Receiver, ReceiverOptions, startReceiver } from '../../support/receiver';
+import { ReceiverOptions } from '../../support/receiver';
 import {
-  DeliveryApp,
   QUIET_PERIOD_MS,
   closedPort,
   createEndpoint,
@@ -8,7 +7,7 @@ import {
   newWorkspace,
   pause,
   publish,
-  startDeliveryApp,
+  useDeliveryApp,
   waitForDeliveries,
   waitForEvent,
   webhookIdOf,
@@ -21,18 +20,9 @@ const lowerBound = (ms: number) => Math.round(ms * 0.8) - 1;
 
 /** Failed attempts are retried on the configured schedule; every failure mode is recorded. */
 describe('retries and failure modes', () => {
-  let app: DeliveryApp;
-  const receivers: Receiver[] = [];
-
-  beforeAll(async () => {
-    app = await startDeliveryApp({
-      WEBHOOK_RETRY_SCHEDULE: SCHEDULE_MS.map((ms) => `${ms}ms`).join(','),
-      WEBHOOK_TIMEOUT_MS: String(TIMEOUT_MS),
-    });
-  });
-  afterAll(async () => {
-    await Promise.all(receivers.map((r) => r.close()));
-    await app.t.close();
+  const delivery = useDeliveryApp({
+    WEBHOOK_RETRY_SCHEDULE: SCHEDULE_MS.map((ms) => `${ms}ms`).join(','),
+    WEBHOOK_TIMEOUT_MS: String(TIMEOUT_MS),
   });
 
   /**
@@ -40,14 +30,9 @@ describe('retries and failure modes', () => {
    * verifying with the endpoint's secret, and one event published to it.
    */
   async function deliverOne(options: ReceiverOptions) {
-    const receiver = await startReceiver(options);
-    receivers.push(receiver);
-    const workspace = { t: app.t, ...(await newWorkspace(app.t)) };
-    const endpoint = await createEndpoint(workspace, { url: `${receiver.url}hook` });
-    receiver.setSecret(endpoint.secret);
-    const published = await publish(workspace, 'customer.created', { id: `c_${receivers.length}` });
-    expect(published.webhook_event_ids).toHaveLength(1);
-    return { w: workspace, receiver, endpoint, eventId: published.webhook_event_ids[0] };
+    const { w, receiver, endpoint, publishOne } = await delivery.endpointWithReceiver(options);
+    const eventId = await publishOne(`c_${delivery.receivers.length}`);
+    return { w, receiver, endpoint, eventId };
   }
 
   it('retries on the schedule with the same webhook-id and body bytes, signed afresh', async () => {
@@ -93,8 +78,7 @@ describe('retries and failure modes', () => {
   it.each([301, 302, 303, 307, 308])(
     'does not follow a %i redirect, and counts it as a failure',
     async (status) => {
-      const target = await startReceiver();
-      receivers.push(target);
+      const target = await delivery.startReceiver();
       const { w, receiver, eventId } = await deliverOne({
         respond: () => ({ status, headers: { location: `${target.url}moved` } }),
       });
@@ -124,7 +108,7 @@ describe('retries and failure modes', () => {
 
   it('records an unreachable port as an attempt without an HTTP code, with the error', async () => {
     const port = await closedPort();
-    const w = { t: app.t, ...(await newWorkspace(app.t)) };
+    const w = { t: delivery.app.t, ...(await newWorkspace(delivery.app.t)) };
     const endpoint = await createEndpoint(w, { url: `http://127.0.0.1:${port}/hook` });
     const published = await publish(w, 'customer.created', { id: 'c_unreachable' });
     const eventId = published.webhook_event_ids[0];

@@ -1,10 +1,7 @@
-import { Receiver, ReceiverResponse, startReceiver } from '../../support/receiver';
+import { ReceiverResponse } from '../../support/receiver';
 import {
-  DeliveryApp,
-  createEndpoint,
-  newWorkspace,
   publish,
-  startDeliveryApp,
+  useDeliveryApp,
   waitForDeliveries,
   waitForEvent,
   webhookIdOf,
@@ -19,28 +16,15 @@ const SCHEDULE_MS = 700;
 const MIN_JITTERED_MS = SCHEDULE_MS * 0.8;
 
 describe('Retry-After on 429 and 503', () => {
-  let app: DeliveryApp;
-  const receivers: Receiver[] = [];
-
-  beforeAll(async () => {
-    app = await startDeliveryApp({
-      WEBHOOK_RETRY_SCHEDULE: `${SCHEDULE_MS}ms,${SCHEDULE_MS}ms,${SCHEDULE_MS}ms`,
-    });
-  });
-  afterAll(async () => {
-    await Promise.all(receivers.map((r) => r.close()));
-    await app.t.close();
+  const delivery = useDeliveryApp({
+    WEBHOOK_RETRY_SCHEDULE: `${SCHEDULE_MS}ms,${SCHEDULE_MS}ms,${SCHEDULE_MS}ms`,
   });
 
   /** One event to a fresh endpoint whose receiver answers the scripted responses, then 200. */
   async function deliverScripted(script: Array<() => ReceiverResponse>) {
-    const receiver = await startReceiver({
+    const { w, receiver } = await delivery.endpointWithReceiver({
       respond: (_request, index) => (index < script.length ? script[index]() : { status: 200 }),
     });
-    receivers.push(receiver);
-    const w = { t: app.t, ...(await newWorkspace(app.t)) };
-    const endpoint = await createEndpoint(w, { url: `${receiver.url}hook` });
-    receiver.setSecret(endpoint.secret);
     const published = await publish(w, 'customer.created', { id: 'c_1' });
     const eventId = published.webhook_event_ids[0];
     const requests = await receiver.waitFor(script.length + 1);

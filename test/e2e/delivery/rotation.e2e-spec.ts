@@ -1,15 +1,12 @@
-import { Receiver, startReceiver } from '../../support/receiver';
 import { bearer } from '../../support/test-app';
 import {
-  DeliveryApp,
+  DeliveryAppFixture,
   EndpointBody,
-  createEndpoint,
-  newWorkspace,
   patchEndpoint,
   pause,
   publish,
   signaturesOf,
-  startDeliveryApp,
+  useDeliveryApp,
 } from './delivery-helpers';
 
 /**
@@ -18,14 +15,8 @@ import {
  * the new one.
  */
 describe('secret rotation', () => {
-  const receivers: Receiver[] = [];
-  afterAll(() => Promise.all(receivers.map((r) => r.close())));
-
-  async function setUp(app: DeliveryApp) {
-    const receiver = await startReceiver();
-    receivers.push(receiver);
-    const w = { t: app.t, ...(await newWorkspace(app.t)) };
-    const endpoint = await createEndpoint(w, { url: `${receiver.url}hook` });
+  async function setUp(delivery: DeliveryAppFixture) {
+    const { w, receiver, endpoint } = await delivery.endpointWithReceiver();
     const rotate = async (): Promise<string> => {
       const response = await w.t.http
         .patch(`/api/webhooks/endpoints/${endpoint.id}/secret`)
@@ -44,14 +35,10 @@ describe('secret rotation', () => {
   }
 
   describe('within the grace period', () => {
-    let app: DeliveryApp;
-    beforeAll(async () => {
-      app = await startDeliveryApp({ WEBHOOK_SECRET_GRACE_PERIOD: '1h' });
-    });
-    afterAll(() => app.t.close());
+    const delivery = useDeliveryApp({ WEBHOOK_SECRET_GRACE_PERIOD: '1h' });
 
     it('signs with both the new and the previous secret', async () => {
-      const { receiver, original, rotate, deliverNext } = await setUp(app);
+      const { receiver, original, rotate, deliverNext } = await setUp(delivery);
       const rotated = await rotate();
       expect(rotated).toMatch(/^whsec_/);
       expect(rotated).not.toBe(original);
@@ -64,7 +51,7 @@ describe('secret rotation', () => {
     });
 
     it('after a second rotation, the first secret no longer signs', async () => {
-      const { receiver, original, rotate, deliverNext } = await setUp(app);
+      const { receiver, original, rotate, deliverNext } = await setUp(delivery);
       const first = await rotate();
       const second = await rotate();
       receiver.setSecret([original, first, second]);
@@ -74,7 +61,7 @@ describe('secret rotation', () => {
     });
 
     it('a user-supplied secret (deprecated PATCH field) signs with its UTF-8 bytes, as a rotation', async () => {
-      const { receiver, original, deliverNext, w, endpointId } = await setUp(app);
+      const { receiver, original, deliverNext, w, endpointId } = await setUp(delivery);
       const custom = 'my-own-signing-secret-of-at-least-32-chars';
       await patchEndpoint(w, endpointId, { secret: custom });
       receiver.setSecret([original, custom]);
@@ -85,14 +72,10 @@ describe('secret rotation', () => {
 
   describe('after the grace period', () => {
     const GRACE_MS = 1000;
-    let app: DeliveryApp;
-    beforeAll(async () => {
-      app = await startDeliveryApp({ WEBHOOK_SECRET_GRACE_PERIOD: '1s' });
-    });
-    afterAll(() => app.t.close());
+    const delivery = useDeliveryApp({ WEBHOOK_SECRET_GRACE_PERIOD: '1s' });
 
     it('signs with the new secret only', async () => {
-      const { receiver, original, rotate, deliverNext } = await setUp(app);
+      const { receiver, original, rotate, deliverNext } = await setUp(delivery);
       receiver.setSecret(original);
       expect((await deliverNext()).verifiedSecrets).toEqual([original]);
 
