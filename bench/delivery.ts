@@ -4,6 +4,7 @@
  * POSTs the same bodies with the same HTTP client settings, plus publish → receipt latency at a
  * fixed publish rate. See bench/README.md for what each figure means.
  */
+// First: src/app loads reflect-metadata, which the Nest modules imported below need.
 import { createApp } from '../src/app';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, statfsSync } from 'node:fs';
@@ -27,6 +28,12 @@ const DEFAULT_DELIVERIES = 10_000;
 const ENDPOINTS = 2;
 /** Publish requests in flight at once during a throughput run (a client with a bounded pool). */
 const PUBLISH_CONCURRENCY = 64;
+/**
+ * Keep-alive connections of the publishing client, all opened before any timing. Node accepts
+ * about one new connection per event-loop turn, so a burst of new connections to a loaded server
+ * waits seconds in its accept queue: a client that connects mid-run measures that, not publishing.
+ */
+const CLIENT_SOCKETS = 128;
 const REPETITIONS = 3;
 /** Fixed publish rate and duration of the latency run (1 endpoint). */
 const LATENCY_RATE = 500;
@@ -504,7 +511,12 @@ async function startService(dataDir: string, urls: readonly string[]): Promise<S
       .token;
   const admin = await issue(['webhooks:read', 'webhooks:write']);
   const publisherToken = await issue(['webhooks:publish']);
-  const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
+  // FIFO: every pooled connection stays in use, so none idles into the server's keep-alive timeout.
+  const agent = new http.Agent({
+    keepAlive: true,
+    maxSockets: CLIENT_SOCKETS,
+    scheduling: 'fifo',
+  });
   const endpointIds: string[] = [];
   for (const url of urls) {
     const response = await postJson(agent, port.port, '/api/webhooks/endpoints', admin, {
@@ -517,6 +529,9 @@ async function startService(dataDir: string, urls: readonly string[]): Promise<S
     }
     endpointIds.push((JSON.parse(response.body) as { id: string }).id);
   }
+  await Promise.all(
+    Array.from({ length: CLIENT_SOCKETS }, () => getStatus(agent, port.port, '/health')),
+  );
   return {
     port: port.port,
     publisherToken,
@@ -711,6 +726,18 @@ function postJson(
     );
     req.on('error', reject);
     req.end(payload);
+  });
+}
+
+function getStatus(agent: http.Agent, port: number, path: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    http
+      .get({ host: '127.0.0.1', port, path, agent }, (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+        res.on('error', reject);
+      })
+      .on('error', reject);
   });
 }
 

@@ -58,7 +58,15 @@ export class SqliteDueWork implements SqliteProjection, DueWorkQueue {
         'SELECT 1 FROM due_work WHERE due_at <= ? AND lease_until <= ? LIMIT 1',
       )
       .pluck();
-    this.selectNextDue = db.prepare('SELECT MIN(MAX(due_at, lease_until)) AS next FROM due_work');
+    // MIN(MAX(due_at, lease_until)) over the whole table, without scanning it: only rows due
+    // before the first unleased one (leased rows, at most about WEBHOOK_MAX_IN_FLIGHT) can beat
+    // that one's due_at, so an index range up to it is enough.
+    this.selectNextDue = db.prepare(
+      `SELECT MIN(MAX(due_at, lease_until)) AS next FROM due_work
+       WHERE due_at <= COALESCE(
+         (SELECT due_at FROM due_work WHERE lease_until <= due_at ORDER BY due_at, seq LIMIT 1),
+         ${Number.MAX_SAFE_INTEGER})`,
+    );
   }
 
   apply(recorded: RecordedEvent): void {
