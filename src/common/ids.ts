@@ -8,15 +8,16 @@ let sequence = 0;
  * stable "newest first" tie-break. A 12-bit counter keeps ids monotonic within a millisecond.
  */
 export function uuidv7(now: number = Date.now()): string {
+  // One call for all the randomness: ids are made on every publish and attempt.
+  const bytes = randomBytes(16);
   if (now <= lastMillis) {
     sequence = (sequence + 1) & 0xfff;
     if (sequence === 0) lastMillis += 1;
     now = lastMillis;
   } else {
     lastMillis = now;
-    sequence = randomBytes(2).readUInt16BE(0) & 0x7ff;
+    sequence = bytes.readUInt16BE(6) & 0x7ff;
   }
-  const bytes = randomBytes(16);
   bytes.writeUIntBE(now, 0, 6);
   bytes[6] = 0x70 | (sequence >> 8);
   bytes[7] = sequence & 0xff;

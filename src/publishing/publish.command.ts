@@ -59,9 +59,13 @@ export class PublishEventHandler implements ICommandHandler<
       ? await this.claimKey(command, command.idempotencyKey)
       : uuidv7();
     const stream = publicationStream(publicationId);
-    const existing = await this.engine.eventStore.readStream(stream);
-    if (existing.length > 0)
-      return this.answer(existing[0].data as WebhookPublished['data'], existing[0].position);
+    // Only a replayed Idempotency-Key can name a publication that already exists.
+    if (command.idempotencyKey) {
+      const existing = await this.engine.eventStore.readStream(stream);
+      if (existing.length > 0) {
+        return this.answer(existing[0].data as WebhookPublished['data'], existing[0].position);
+      }
+    }
 
     const endpoints = await this.engine.endpoints.listForWorkspace(command.workspaceId);
     const published: WebhookPublished = {

@@ -24,11 +24,15 @@ export class SqliteEndpoints implements SqliteProjection, EndpointsRepository {
   readonly name = 'endpoints';
   readonly filter = { streamPrefixes: [ENDPOINT_STREAM_PREFIX] };
   private readonly select: Statement<[string], { doc: string }>;
+  private readonly selectLive: Statement<[string], { doc: string }>;
   private readonly upsert: Statement<[string, string, string, number, string]>;
 
   constructor(private readonly db: SqliteDatabase) {
     db.exec(SCHEMA);
     this.select = db.prepare('SELECT doc FROM endpoints WHERE id = ?');
+    this.selectLive = db.prepare(
+      'SELECT doc FROM endpoints WHERE workspace_id = ? AND deleted = 0',
+    );
     this.upsert = db.prepare(
       `INSERT INTO endpoints (id, workspace_id, created_at, deleted, doc) VALUES (?, ?, ?, ?, ?)
        ON CONFLICT (id) DO UPDATE SET deleted = excluded.deleted, doc = excluded.doc`,
@@ -63,12 +67,7 @@ export class SqliteEndpoints implements SqliteProjection, EndpointsRepository {
   }
 
   async listForWorkspace(workspaceId: string): Promise<Endpoint[]> {
-    return this.db
-      .prepare<[string], { doc: string }>(
-        'SELECT doc FROM endpoints WHERE workspace_id = ? AND deleted = 0',
-      )
-      .all(workspaceId)
-      .map((r) => JSON.parse(r.doc) as Endpoint);
+    return this.selectLive.all(workspaceId).map((r) => JSON.parse(r.doc) as Endpoint);
   }
 
   async list({

@@ -1,13 +1,14 @@
 import type { Statement } from 'better-sqlite3';
 import { SqliteDatabase } from '../../eventstore/sqlite/sqlite-database';
 import { CheckpointStore } from '../checkpoints';
+import { withoutFsync } from './unsynced-transaction';
 
 /** Checkpoints in the embedded database; the sync methods run inside the runner's transactions. */
 export class SqliteCheckpoints implements CheckpointStore {
   private readonly select: Statement<[string], { position: number }>;
   private readonly upsert: Statement<[string, number]>;
 
-  constructor(db: SqliteDatabase) {
+  constructor(private readonly db: SqliteDatabase) {
     db.exec(
       'CREATE TABLE IF NOT EXISTS checkpoints (name TEXT PRIMARY KEY, position INTEGER NOT NULL)',
     );
@@ -29,7 +30,8 @@ export class SqliteCheckpoints implements CheckpointStore {
     return this.get(name);
   }
 
+  /** A lost save only makes its consumer repeat idempotent work, so it needs no fsync of its own. */
   async save(name: string, position: number): Promise<void> {
-    this.set(name, position);
+    withoutFsync(this.db, () => this.set(name, position));
   }
 }
