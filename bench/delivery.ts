@@ -7,10 +7,10 @@
 // First: src/app loads reflect-metadata, which the Nest modules imported below need.
 import { createApp } from '../src/app';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, statfsSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import http, { IncomingMessage, ServerResponse } from 'node:http';
 import { AddressInfo } from 'node:net';
-import { cpus, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { AccessTokensService } from '../src/auth/access-tokens.service';
@@ -21,6 +21,15 @@ import { USER_AGENT } from '../src/delivery/delivery.module';
 import { renderRaw } from '../src/delivery/formats/raw';
 import { DEFAULT_MAX_SOCKETS, HttpSender } from '../src/delivery/http-sender';
 import { signatureHeaders } from '../src/delivery/signing';
+import {
+  describeCpu,
+  filesystemOf,
+  fmt,
+  median,
+  mulberry32,
+  progressFor,
+  quantile,
+} from './support';
 
 /** Deliveries per throughput run, baseline and service alike (the service: half as many events). */
 const DEFAULT_DELIVERIES = 10_000;
@@ -773,56 +782,14 @@ function buildPayloads(count: number): Array<Record<string, unknown>> {
 }
 
 function describeEnvironment(root: string): string {
-  const magic = statfsSync(root).type;
-  const fsType = FILESYSTEMS[magic] ?? `filesystem magic 0x${magic.toString(16)}`;
-  const cpu = cpus();
   return [
-    `Node ${process.version}, ${cpu.length} x ${cpu[0]?.model.trim() ?? 'unknown CPU'}; service, receivers and clients share this one process`,
-    `data in ${root} (${fsType}), removed afterwards; SQLite journal_mode=WAL, synchronous=FULL`,
+    `${describeCpu()}; service, receivers and clients share this one process`,
+    `data in ${root} (${filesystemOf(root)}), removed afterwards; SQLite journal_mode=WAL, synchronous=FULL`,
   ].join('\n');
-}
-
-/** statfs magic numbers of common filesystems: tmpfs makes fsync free, so say where we ran. */
-const FILESYSTEMS: Record<number, string> = {
-  0xef53: 'ext2/3/4',
-  0x58465342: 'xfs',
-  0x9123683e: 'btrfs',
-  0x01021994: 'tmpfs: fsync is free, not a durable disk',
-  0x794c7630: 'overlayfs',
-  0x2fc12fc1: 'zfs',
-  0x65735546: 'fuse',
-};
-
-function mulberry32(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function mean(values: readonly number[]): number {
   return values.reduce((a, b) => a + b, 0) / values.length;
-}
-
-function median(values: readonly number[]): number {
-  return quantile(values, 0.5);
-}
-
-/** Linear interpolation between closest ranks. */
-function quantile(values: readonly number[], q: number): number {
-  if (values.length === 0) return NaN;
-  const sorted = [...values].sort((a, b) => a - b);
-  const pos = (sorted.length - 1) * q;
-  const lower = Math.floor(pos);
-  const upper = Math.ceil(pos);
-  return sorted[lower] + (sorted[upper] - sorted[lower]) * (pos - lower);
-}
-
-function fmt(n: number): string {
-  return Math.round(n).toLocaleString('en-US');
 }
 
 function ms(n: number): string {
@@ -837,6 +804,4 @@ function cpuMs(since: NodeJS.CpuUsage): number {
   return (user + system) / 1000;
 }
 
-function progress(line: string): void {
-  process.stderr.write(`[bench delivery] ${line}\n`);
-}
+const progress = progressFor('delivery');

@@ -3,13 +3,14 @@
  * next to a raw better-sqlite3 insert loop on the same schema, pragmas, rows and commit sizes.
  * See bench/README.md for what each figure means.
  */
-import { mkdtempSync, readFileSync, rmSync, statfsSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { NewEvent } from '../src/eventstore/event-store';
 import { SqliteDatabase, openSqliteDatabase } from '../src/eventstore/sqlite/sqlite-database';
 import { SqliteEventStore } from '../src/eventstore/sqlite/sqlite-event-store';
+import { describeCpu, filesystemOf, fmt, median, mulberry32, progressFor } from './support';
 
 /** Appends issued in one tick by the group-commit run = rows per transaction of the raw loop. */
 const COMMIT_SIZE = 1_000;
@@ -410,30 +411,16 @@ function describeEnvironment(root: string): string {
       throw new Error(`Unexpected pragmas: journal_mode=${journal}, synchronous=${synchronous}`);
     }
     const sqlite = (db.prepare('SELECT sqlite_version() AS v').get() as { v: string }).v;
-    const magic = statfsSync(root).type;
-    const fsType = FILESYSTEMS[magic] ?? `filesystem magic 0x${magic.toString(16)}`;
-    const cpu = cpus();
     return [
       `SQLite ${sqlite} (better-sqlite3 ${betterSqliteVersion()}), journal_mode=WAL, synchronous=FULL for every run`,
-      `Node ${process.version}, ${cpu.length} x ${cpu[0]?.model.trim() ?? 'unknown CPU'}`,
-      `data in ${root} (${fsType}), removed afterwards`,
+      describeCpu(),
+      `data in ${root} (${filesystemOf(root)}), removed afterwards`,
     ].join('\n');
   } finally {
     db.close();
     rmSync(join(root, 'probe'), { recursive: true, force: true });
   }
 }
-
-/** statfs magic numbers of common filesystems: tmpfs makes fsync free, so say where we ran. */
-const FILESYSTEMS: Record<number, string> = {
-  0xef53: 'ext2/3/4',
-  0x58465342: 'xfs',
-  0x9123683e: 'btrfs',
-  0x01021994: 'tmpfs: fsync is free, not a durable disk',
-  0x794c7630: 'overlayfs',
-  0x2fc12fc1: 'zfs',
-  0x65735546: 'fuse',
-};
 
 function betterSqliteVersion(): string {
   try {
@@ -444,26 +431,4 @@ function betterSqliteVersion(): string {
   }
 }
 
-function mulberry32(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-}
-
-function fmt(n: number): string {
-  return Math.round(n).toLocaleString('en-US');
-}
-
-function progress(line: string): void {
-  process.stderr.write(`[bench eventstore] ${line}\n`);
-}
+const progress = progressFor('eventstore');

@@ -1,0 +1,57 @@
+import { statfsSync } from 'node:fs';
+import { cpus } from 'node:os';
+
+/** statfs magic numbers of common filesystems: tmpfs makes fsync free, so say where we ran. */
+const FILESYSTEMS: Record<number, string> = {
+  0xef53: 'ext2/3/4',
+  0x58465342: 'xfs',
+  0x9123683e: 'btrfs',
+  0x01021994: 'tmpfs: fsync is free, not a durable disk',
+  0x794c7630: 'overlayfs',
+  0x2fc12fc1: 'zfs',
+  0x65735546: 'fuse',
+};
+
+export function filesystemOf(path: string): string {
+  const magic = statfsSync(path).type;
+  return FILESYSTEMS[magic] ?? `filesystem magic 0x${magic.toString(16)}`;
+}
+
+export function describeCpu(): string {
+  const cpu = cpus();
+  return `Node ${process.version}, ${cpu.length} x ${cpu[0]?.model.trim() ?? 'unknown CPU'}`;
+}
+
+/** A small seeded PRNG, so every run builds the same workload. */
+export function mulberry32(seed: number): () => number {
+  let a = seed;
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Linear interpolation between closest ranks. */
+export function quantile(values: readonly number[], q: number): number {
+  if (values.length === 0) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const pos = (sorted.length - 1) * q;
+  const lower = Math.floor(pos);
+  const upper = Math.ceil(pos);
+  return sorted[lower] + (sorted[upper] - sorted[lower]) * (pos - lower);
+}
+
+export function median(values: readonly number[]): number {
+  return quantile(values, 0.5);
+}
+
+export function fmt(n: number): string {
+  return Math.round(n).toLocaleString('en-US');
+}
+
+/** Progress goes to stderr so the result table on stdout stays clean. */
+export function progressFor(bench: string): (line: string) => void {
+  return (line) => process.stderr.write(`[bench ${bench}] ${line}\n`);
+}
