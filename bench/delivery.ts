@@ -7,7 +7,6 @@
 // First: src/app loads reflect-metadata, which the Nest modules imported below need.
 import { createApp } from '../src/app';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
 import http, { IncomingMessage, ServerResponse } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -29,6 +28,7 @@ import {
   mulberry32,
   progressFor,
   quantile,
+  withTempRoot,
 } from './support';
 
 /** Deliveries per throughput run, baseline and service alike (the service: half as many events). */
@@ -99,23 +99,14 @@ export async function runDeliveryBench(args: readonly string[]): Promise<number>
     }
   }
 
-  const root = mkdtempSync(join(options.baseDir, 'rapidly-bench-delivery-'));
-  const removeRoot = () => rmSync(root, { recursive: true, force: true });
-  const onSignal = (signal: NodeJS.Signals) => {
-    removeRoot();
-    process.kill(process.pid, signal);
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
-  const receivers = await Receivers.start(ENDPOINTS);
-  try {
-    return await benchmark(root, options, receivers);
-  } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-    await receivers.close();
-    removeRoot();
-  }
+  return withTempRoot(options.baseDir, 'rapidly-bench-delivery-', async (root) => {
+    const receivers = await Receivers.start(ENDPOINTS);
+    try {
+      return await benchmark(root, options, receivers);
+    } finally {
+      await receivers.close();
+    }
+  });
 }
 
 async function benchmark(root: string, options: Options, receivers: Receivers): Promise<number> {

@@ -3,14 +3,22 @@
  * next to a raw better-sqlite3 insert loop on the same schema, pragmas, rows and commit sizes.
  * See bench/README.md for what each figure means.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { NewEvent } from '../src/eventstore/event-store';
 import { SqliteDatabase, openSqliteDatabase } from '../src/eventstore/sqlite/sqlite-database';
 import { SqliteEventStore } from '../src/eventstore/sqlite/sqlite-event-store';
-import { describeCpu, filesystemOf, fmt, median, mulberry32, progressFor } from './support';
+import {
+  describeCpu,
+  filesystemOf,
+  fmt,
+  median,
+  mulberry32,
+  progressFor,
+  withTempRoot,
+} from './support';
 
 /** Appends issued in one tick by the group-commit run = rows per transaction of the raw loop. */
 const COMMIT_SIZE = 1_000;
@@ -112,21 +120,7 @@ export async function runEventStoreBench(args: readonly string[]): Promise<numbe
     }
   }
 
-  const root = mkdtempSync(join(baseDir, 'rapidly-bench-eventstore-'));
-  const removeRoot = () => rmSync(root, { recursive: true, force: true });
-  const onSignal = (signal: NodeJS.Signals) => {
-    removeRoot();
-    process.kill(process.pid, signal);
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
-  try {
-    return await benchmark(root);
-  } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-    removeRoot();
-  }
+  return withTempRoot(baseDir, 'rapidly-bench-eventstore-', benchmark);
 }
 
 async function benchmark(root: string): Promise<number> {

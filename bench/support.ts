@@ -1,5 +1,6 @@
-import { statfsSync } from 'node:fs';
+import { mkdtempSync, rmSync, statfsSync } from 'node:fs';
 import { cpus } from 'node:os';
+import { join } from 'node:path';
 
 /** statfs magic numbers of common filesystems: tmpfs makes fsync free, so say where we ran. */
 const FILESYSTEMS: Record<number, string> = {
@@ -54,4 +55,30 @@ export function fmt(n: number): string {
 /** Progress goes to stderr so the result table on stdout stays clean. */
 export function progressFor(bench: string): (line: string) => void {
   return (line) => process.stderr.write(`[bench ${bench}] ${line}\n`);
+}
+
+/**
+ * Runs `work` in a fresh temporary folder under `baseDir` and removes it afterwards, also when
+ * the run is interrupted (SIGINT/SIGTERM).
+ */
+export async function withTempRoot<T>(
+  baseDir: string,
+  prefix: string,
+  work: (root: string) => Promise<T>,
+): Promise<T> {
+  const root = mkdtempSync(join(baseDir, prefix));
+  const removeRoot = () => rmSync(root, { recursive: true, force: true });
+  const onSignal = (signal: NodeJS.Signals) => {
+    removeRoot();
+    process.kill(process.pid, signal);
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    return await work(root);
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    removeRoot();
+  }
 }

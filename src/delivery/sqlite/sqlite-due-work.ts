@@ -73,24 +73,14 @@ export class SqliteDueWork implements SqliteProjection, DueWorkQueue {
     const event = recorded as unknown as WebhookEventEvent;
     const id = event.data.webhookEventId;
     switch (event.type) {
+      // A new event, or a redelivery: due now, in log order, with a fresh retry budget.
       case 'WebhookEventCreated':
-        this.upsert.run(
-          id,
-          event.data.endpointId,
-          Date.parse(event.data.createdAt),
-          recorded.position,
-          0,
-        );
+      case 'WebhookEventRedeliveryRequested': {
+        const dueAt =
+          event.type === 'WebhookEventCreated' ? event.data.createdAt : event.data.requestedAt;
+        this.upsert.run(id, event.data.endpointId, Date.parse(dueAt), recorded.position, 0);
         return;
-      case 'WebhookEventRedeliveryRequested':
-        this.upsert.run(
-          id,
-          event.data.endpointId,
-          Date.parse(event.data.requestedAt),
-          recorded.position,
-          0,
-        );
-        return;
+      }
       case 'DeliveryAttempted':
         if (event.data.retryAt) this.reschedule.run(Date.parse(event.data.retryAt), id);
         else this.remove.run(id);
