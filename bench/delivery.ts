@@ -2,11 +2,14 @@
  * `npm run bench -- delivery`: sustained delivery throughput of the whole service (publish API →
  * delivery saga → due-work queue → dispatcher → HttpSender) next to a plain loop that signs and
  * POSTs the same bodies with the same HTTP client settings, plus publish → receipt latency at a
- * fixed publish rate. See bench/README.md for what each figure means.
+ * fixed publish rate, with the publisher and receiver of that run in a separate process
+ * (bench/load-driver.ts). See bench/README.md for what each figure means.
  */
 // First: src/app loads reflect-metadata, which the Nest modules imported below need.
 import { createApp } from '../src/app';
+import { ChildProcess, fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import http, { IncomingMessage, ServerResponse } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -20,6 +23,7 @@ import { USER_AGENT } from '../src/delivery/delivery.module';
 import { renderRaw } from '../src/delivery/formats/raw';
 import { DEFAULT_MAX_SOCKETS, HttpSender } from '../src/delivery/http-sender';
 import { signatureHeaders } from '../src/delivery/signing';
+import type { DriverMessage, LoadResults, ParentMessage } from './load-driver';
 import {
   describeCpu,
   filesystemOf,
@@ -29,6 +33,7 @@ import {
   progressFor,
   quantile,
   withTempRoot,
+  localRequest,
 } from './support';
 
 /** Deliveries per throughput run, baseline and service alike (the service: half as many events). */
@@ -100,16 +105,22 @@ export async function runDeliveryBench(args: readonly string[]): Promise<number>
   }
 
   return withTempRoot(options.baseDir, 'rapidly-bench-delivery-', async (root) => {
-    const receivers = await Receivers.start(ENDPOINTS);
+    // The throughput parts' receivers, in this process (the latency run has its own, in the driver).
+    const throughput = options.parts.has('baseline') || options.parts.has('service');
+    const receivers = throughput ? await Receivers.start(ENDPOINTS) : undefined;
     try {
       return await benchmark(root, options, receivers);
     } finally {
-      await receivers.close();
+      await receivers?.close();
     }
   });
 }
 
-async function benchmark(root: string, options: Options, receivers: Receivers): Promise<number> {
+async function benchmark(
+  root: string,
+  options: Options,
+  receivers: Receivers | undefined,
+): Promise<number> {
   const started = performance.now();
   const { parts } = options;
   const config = serviceConfig(join(root, 'probe'));
@@ -119,14 +130,13 @@ async function benchmark(root: string, options: Options, receivers: Receivers): 
     `workload: ${fmt(options.deliveries)} deliveries per throughput run, raw bodies ${Math.min(...sizes)}-${Math.max(...sizes)} B (mean ${fmt(mean(sizes))} B), WEBHOOK_MAX_IN_FLIGHT=${config.delivery.maxInFlight}`,
   );
 
-  let serviceRuns = 0;
-  const service = (deliveries: number) =>
-    runService(join(root, `service-${++serviceRuns}`), receivers, payloads, deliveries);
-  const baseline = (deliveries: number) => runBaseline(config, receivers, payloads, deliveries);
-
   const baselineRuns: ThroughputRun[] = [];
   const serviceRunsDone: ServiceRun[] = [];
-  if (parts.has('baseline') || parts.has('service')) {
+  if (receivers) {
+    let serviceRuns = 0;
+    const service = (deliveries: number) =>
+      runService(join(root, `service-${++serviceRuns}`), receivers, payloads, deliveries);
+    const baseline = (deliveries: number) => runBaseline(config, receivers, payloads, deliveries);
     progress('warm-up (not reported)');
     if (parts.has('baseline')) await baseline(Math.min(options.deliveries, 2_000));
     if (parts.has('service')) await service(Math.min(options.deliveries, 1_000));
@@ -151,8 +161,10 @@ async function benchmark(root: string, options: Options, receivers: Receivers): 
 
   let latency: LatencyRun | undefined;
   if (parts.has('latency')) {
-    progress(`latency run: ${LATENCY_RATE} events/s for ${LATENCY_SECONDS} s, 1 endpoint`);
-    latency = await runLatency(join(root, 'latency'), receivers, payloads);
+    progress(
+      `latency run: ${LATENCY_RATE} events/s for ${LATENCY_SECONDS} s, 1 endpoint; publisher and receiver in a separate process`,
+    );
+    latency = await runLatency(join(root, 'latency'), payloads);
   }
 
   const out: string[] = [];
@@ -160,12 +172,16 @@ async function benchmark(root: string, options: Options, receivers: Receivers): 
   out.push(
     'Delivery throughput and latency (service on the embedded engine vs a sign-and-POST loop)',
   );
-  out.push(describeEnvironment(root));
+  out.push(describeEnvironment(root, parts));
   out.push(
     `HTTP client of both: HttpSender, keep-alive, maxSockets ${DEFAULT_MAX_SOCKETS}, timeout ${config.delivery.timeoutMs} ms, ${config.delivery.maxInFlight} deliveries in flight (WEBHOOK_MAX_IN_FLIGHT)`,
   );
+  const receiverPlaces = [
+    ...(receivers ? [`throughput: ${ENDPOINTS} in this process`] : []),
+    ...(parts.has('latency') ? ['latency: 1 in the load-driver process'] : []),
+  ];
   out.push(
-    `Receivers: ${ENDPOINTS} local http servers answering 200 at once; raw bodies ${Math.min(...sizes)}-${Math.max(...sizes)} B`,
+    `Receivers: local http servers answering 200 at once (${receiverPlaces.join('; ')}); raw bodies ${Math.min(...sizes)}-${Math.max(...sizes)} B`,
   );
   let pass = true;
 
@@ -253,7 +269,7 @@ async function benchmark(root: string, options: Options, receivers: Receivers): 
     pass &&= latencyPass;
     out.push('');
     out.push(
-      `Latency at ${LATENCY_RATE} events/s for ${LATENCY_SECONDS} s (1 raw endpoint, fresh database): publish request start → receipt, ms`,
+      `Latency at ${LATENCY_RATE} events/s for ${LATENCY_SECONDS} s (1 raw endpoint, fresh database; publisher and receiver run in a separate Node process): publish request start → receipt, ms`,
     );
     const latencyHeader = [
       'events'.padStart(7),
@@ -282,6 +298,12 @@ async function benchmark(root: string, options: Options, receivers: Receivers): 
       `publisher pacing: ${fmt(latency.latencies.length)} events sent at ${latency.achievedRate.toFixed(1)} events/s (target ${LATENCY_RATE}); ` +
         `start behind schedule p50/p99/max ${ms(quantile(latency.lags, 0.5))}/${ms(quantile(latency.lags, 0.99))}/${ms(Math.max(...latency.lags))} ms, ` +
         `${fmt(late)} event(s) more than ${PACING_TOLERANCE_MS} ms late; at most ${fmt(latency.maxOutstanding)} publish requests in flight`,
+    );
+    const events = latency.latencies.length;
+    out.push(
+      `service CPU (user + system of this process, from the first publish to the last receipt): ${(latency.serviceCpuMs / events).toFixed(3)} ms/event ` +
+        `(${fmt(latency.serviceCpuMs)} ms for ${fmt(events)} events); load driver, not charged to the service: ${(latency.driverCpuMs / events).toFixed(3)} ms/event; ` +
+        `${fmt(latency.duplicates)} duplicate receipt(s)`,
     );
     out.push('');
     out.push(
@@ -499,8 +521,15 @@ function serviceConfig(dataDir: string): AppConfig {
   });
 }
 
-/** The real app on a fresh DATA_DIR, listening on 127.0.0.1, with raw endpoints on `urls`. */
-async function startService(dataDir: string, urls: readonly string[]): Promise<Service> {
+/**
+ * The real app on a fresh DATA_DIR, listening on 127.0.0.1, with raw endpoints on `urls`, and a
+ * client pool with `warmSockets` connections open (the latency run's publisher brings its own).
+ */
+async function startService(
+  dataDir: string,
+  urls: readonly string[],
+  warmSockets = CLIENT_SOCKETS,
+): Promise<Service> {
   const { app } = await createApp(serviceConfig(dataDir));
   await app.listen(0, '127.0.0.1');
   const port = (app.getHttpServer() as http.Server).address() as AddressInfo;
@@ -530,7 +559,7 @@ async function startService(dataDir: string, urls: readonly string[]): Promise<S
     endpointIds.push((JSON.parse(response.body) as { id: string }).id);
   }
   await Promise.all(
-    Array.from({ length: CLIENT_SOCKETS }, () => getStatus(agent, port.port, '/health')),
+    Array.from({ length: warmSockets }, () => getStatus(agent, port.port, '/health')),
   );
   return {
     port: port.port,
@@ -628,65 +657,180 @@ interface LatencyRun {
   lags: number[];
   achievedRate: number;
   maxOutstanding: number;
+  duplicates: number;
+  /** CPU time (user + system) of this process, the service's, from `go` to the results (ms). */
+  serviceCpuMs: number;
+  /** CPU time of the load-driver process over the same span (ms). */
+  driverCpuMs: number;
 }
 
 /**
- * An open-loop publisher: event i is due at start + i / LATENCY_RATE s; a 1 ms timer sends every
- * event that is due, without waiting for earlier answers (up to LATENCY_MAX_OUTSTANDING in flight).
+ * The service in this process with one raw endpoint on the load driver's receiver; the driver (a
+ * separate Node process, bench/load-driver.ts) runs the open-loop publisher: event i is due at
+ * start + i / LATENCY_RATE s, a 1 ms timer sends every event that is due without waiting for
+ * earlier answers (up to LATENCY_MAX_OUTSTANDING in flight). All times come from the driver's clock.
  */
 async function runLatency(
   dataDir: string,
-  receivers: Receivers,
   payloads: Array<Record<string, unknown>>,
 ): Promise<LatencyRun> {
-  const service = await startService(dataDir, receivers.urls.slice(0, 1));
+  const driver = await LoadDriver.start();
   try {
-    receivers.reset();
-    const events = LATENCY_RATE * LATENCY_SECONDS;
-    const interval = 1000 / LATENCY_RATE;
-    const results: Array<Promise<{ started: number; answered: number; ids: string[] }>> = [];
-    const lags: number[] = [];
-    let outstanding = 0;
-    let maxOutstanding = 0;
-    const start = performance.now() + 5;
-    await new Promise<void>((resolve) => {
-      const tick = (): void => {
-        const now = performance.now();
-        while (results.length < events && outstanding < LATENCY_MAX_OUTSTANDING) {
-          const due = start + results.length * interval;
-          if (due > now) break;
-          lags.push(now - due);
-          outstanding++;
-          maxOutstanding = Math.max(maxOutstanding, outstanding);
-          const result = publish(service, payloads[results.length % payloads.length]);
-          result.then(
-            () => outstanding--,
-            () => outstanding--,
-          );
-          results.push(result);
-        }
-        if (results.length < events) setTimeout(tick, 1);
-        else resolve();
-      };
-      setTimeout(tick, 1);
-    });
-    const published = await Promise.all(results);
-    const ids = published.flatMap((p) => p.ids);
-    if (ids.length !== events)
-      throw new Error(`expected ${events} webhook events, got ${ids.length}`);
-    await receivers.waitFor(events);
-    const latencies = published.map((p) => receivers.arrivals.get(p.ids[0])! - p.started);
-    const first = published[0].started;
-    const last = published[published.length - 1].started;
-    return {
-      latencies,
-      publishLatencies: published.map((p) => p.answered - p.started),
-      lags,
-      achievedRate: ((events - 1) * 1000) / (last - first),
-      maxOutstanding,
-    };
+    const { receiverUrl } = await driver.next('ready', 30_000);
+    const service = await startService(dataDir, [receiverUrl], 0);
+    try {
+      driver.send({
+        type: 'prepare',
+        port: service.port,
+        token: service.publisherToken,
+        eventType: EVENT_TYPE,
+        payloads,
+        rate: LATENCY_RATE,
+        seconds: LATENCY_SECONDS,
+        sockets: CLIENT_SOCKETS,
+        maxOutstanding: LATENCY_MAX_OUTSTANDING,
+        timeoutMs: RUN_TIMEOUT_MS,
+      });
+      await driver.next('warmed', 60_000);
+      const cpu = process.cpuUsage();
+      driver.send({ type: 'go' });
+      const results = await driver.next(
+        'results',
+        LATENCY_SECONDS * 1000 + RUN_TIMEOUT_MS + 60_000,
+      );
+      const serviceCpuMs = cpuMs(cpu);
+      return summariseLatency(results, serviceCpuMs);
+    } finally {
+      // The driver first: its pooled connections to the service go with it.
+      await driver.close();
+      await service.close();
+    }
   } finally {
-    await service.close();
+    await driver.close();
+  }
+}
+
+function summariseLatency(results: LoadResults, serviceCpuMs: number): LatencyRun {
+  const { started, answered, received } = results;
+  const events = LATENCY_RATE * LATENCY_SECONDS;
+  if (started.length !== events || answered.length !== events || received.length !== events) {
+    throw new Error(`the load driver reported ${started.length} events, expected ${events}`);
+  }
+  return {
+    latencies: started.map((t, i) => received[i] - t),
+    publishLatencies: started.map((t, i) => answered[i] - t),
+    lags: results.lags,
+    achievedRate: ((events - 1) * 1000) / (started[events - 1] - started[0]),
+    maxOutstanding: results.maxOutstanding,
+    duplicates: results.duplicates,
+    serviceCpuMs,
+    driverCpuMs: results.driverCpuMs,
+  };
+}
+
+/**
+ * The forked load-driver process (dist/bench/load-driver.js, next to this file once compiled).
+ * Its messages are taken in order with `next`; a `failed` message, an exit before the expected
+ * message or a timeout rejects with a clear error. `close` ends it (killing it if need be); it also
+ * exits by itself when this process goes away (its IPC channel closes).
+ */
+class LoadDriver {
+  private readonly queue: DriverMessage[] = [];
+  private waiter: ((outcome: DriverMessage | Error) => void) | undefined;
+  private failure: Error | undefined;
+  private closed = false;
+  private resultsReceived = false;
+  private readonly whenClosed: Promise<void>;
+
+  private constructor(private readonly child: ChildProcess) {
+    child.on('message', (message: DriverMessage) => {
+      if (message.type === 'results') this.resultsReceived = true;
+      if (message.type === 'failed') this.fail(new Error(`load driver: ${message.message}`));
+      else if (this.waiter) this.waiter(message);
+      else this.queue.push(message);
+    });
+    child.on('error', (error) => this.fail(new Error(`load driver: ${error.message}`)));
+    // 'close', not 'exit': it comes after the IPC channel closed, so after the last message.
+    this.whenClosed = new Promise((resolve) =>
+      child.once('close', (code, signal) => {
+        this.closed = true;
+        this.fail(
+          new Error(
+            `load driver (pid ${child.pid}) exited with ${signal ? `signal ${signal}` : `code ${code}`} before finishing its run`,
+          ),
+        );
+        resolve();
+      }),
+    );
+  }
+
+  static async start(): Promise<LoadDriver> {
+    const script = join(__dirname, 'load-driver.js');
+    if (!existsSync(script)) {
+      throw new Error(
+        `${script} not found: the latency run forks the compiled load driver (npm run bench builds it)`,
+      );
+    }
+    // No execArgv: flags of this process (--cpu-prof, --inspect) are not the driver's business.
+    // Its stdout goes to our stderr, so that stdout keeps only the result table.
+    const child = fork(script, [], { execArgv: [], stdio: ['ignore', 2, 2, 'ipc'] });
+    return new LoadDriver(child);
+  }
+
+  send(message: ParentMessage): void {
+    if (this.failure) throw this.failure;
+    this.child.send(message);
+  }
+
+  /** The driver's next message, which must be of `type`, within `timeoutMs`. */
+  next<T extends DriverMessage['type']>(
+    type: T,
+    timeoutMs: number,
+  ): Promise<Extract<DriverMessage, { type: T }>> {
+    const check = (message: DriverMessage) => {
+      if (message.type !== type) {
+        throw new Error(`load driver: expected a '${type}' message, got '${message.type}'`);
+      }
+      return message as Extract<DriverMessage, { type: T }>;
+    };
+    const queued = this.queue.shift();
+    if (queued) return Promise.resolve(queued).then(check);
+    if (this.failure) return Promise.reject(this.failure);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.waiter = undefined;
+        reject(new Error(`load driver: no '${type}' message within ${timeoutMs / 1000} s`));
+      }, timeoutMs);
+      this.waiter = (outcome) => {
+        clearTimeout(timer);
+        this.waiter = undefined;
+        if (outcome instanceof Error) reject(outcome);
+        else {
+          try {
+            resolve(check(outcome));
+          } catch (error) {
+            reject(error);
+          }
+        }
+      };
+    });
+  }
+
+  /**
+   * Ends the driver: after its results it exits by itself, otherwise (an error on either side) it
+   * is stopped at once; SIGKILL if it is still there after 5 s. Idempotent.
+   */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    if (!this.resultsReceived) this.child.kill('SIGTERM');
+    const grace = setTimeout(() => this.child.kill('SIGKILL'), 5_000);
+    await this.whenClosed;
+    clearTimeout(grace);
+  }
+
+  private fail(error: Error): void {
+    this.failure ??= error;
+    this.waiter?.(this.failure);
   }
 }
 
@@ -700,45 +844,11 @@ function postJson(
   token: string,
   body: unknown,
 ): Promise<{ status: number; body: string }> {
-  const payload = JSON.stringify(body);
-  return new Promise((resolve, reject) => {
-    const req = http.request(
-      {
-        host: '127.0.0.1',
-        port,
-        path,
-        method: 'POST',
-        agent,
-        headers: {
-          authorization: `Bearer ${token}`,
-          'content-type': 'application/json',
-          'content-length': Buffer.byteLength(payload),
-        },
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('end', () =>
-          resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }),
-        );
-        res.on('error', reject);
-      },
-    );
-    req.on('error', reject);
-    req.end(payload);
-  });
+  return localRequest(agent, port, 'POST', path, { token, body: JSON.stringify(body) });
 }
 
-function getStatus(agent: http.Agent, port: number, path: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    http
-      .get({ host: '127.0.0.1', port, path, agent }, (res) => {
-        res.resume();
-        res.on('end', () => resolve(res.statusCode ?? 0));
-        res.on('error', reject);
-      })
-      .on('error', reject);
-  });
+async function getStatus(agent: http.Agent, port: number, path: string): Promise<number> {
+  return (await localRequest(agent, port, 'GET', path)).status;
 }
 
 /** The body the service renders for a raw endpoint (DESIGN §3), via the service's own renderer. */
@@ -772,10 +882,21 @@ function buildPayloads(count: number): Array<Record<string, unknown>> {
   return payloads;
 }
 
-function describeEnvironment(root: string): string {
+function describeEnvironment(root: string, parts: ReadonlySet<Part>): string {
+  const where: string[] = [];
+  if (parts.has('baseline') || parts.has('service')) {
+    where.push(
+      'throughput: service or baseline loop, receivers and publishing client share this one process',
+    );
+  }
+  if (parts.has('latency')) {
+    where.push(
+      'latency: service alone in this process, publisher and receiver in a separate Node process (bench/load-driver.ts)',
+    );
+  }
   return [
-    `${describeCpu()}; service, receivers and clients share this one process`,
-    `data in ${root} (${filesystemOf(root)}), removed afterwards; SQLite journal_mode=WAL, synchronous=FULL`,
+    `${describeCpu()}; ${where.join('; ')}`,
+    `data in ${root} (${filesystemOf(root)}), removed afterwards; SQLite journal_mode=WAL, every append fdatasynced before it is acknowledged`,
   ].join('\n');
 }
 

@@ -1,4 +1,5 @@
 import { mkdtempSync, rmSync, statfsSync } from 'node:fs';
+import http from 'node:http';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 
@@ -81,4 +82,45 @@ export async function withTempRoot<T>(
     process.off('SIGTERM', onSignal);
     removeRoot();
   }
+}
+
+/**
+ * One request to a server on 127.0.0.1 through `agent`: a JSON body (with its bearer token) or
+ * none; resolves with the status and the whole response body.
+ */
+export function localRequest(
+  agent: http.Agent,
+  port: number,
+  method: 'GET' | 'POST',
+  path: string,
+  json?: { token: string; body: Buffer | string },
+): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      {
+        host: '127.0.0.1',
+        port,
+        path,
+        method,
+        agent,
+        headers: json
+          ? {
+              authorization: `Bearer ${json.token}`,
+              'content-type': 'application/json',
+              'content-length': Buffer.byteLength(json.body),
+            }
+          : {},
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }),
+        );
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    req.end(json?.body);
+  });
 }

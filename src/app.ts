@@ -31,10 +31,14 @@ export async function createApp(
     AppModule.register(config, engine, overrides.resolver),
     {
       logger,
-      bodyParser: true,
+      // JSON only: the API takes no forms, so no urlencoded parser runs on every request.
+      bodyParser: false,
     },
   );
+  app.useBodyParser('json');
   app.disable('x-powered-by');
+  // No ETag hashing of every response body: API answers are not cached conditionally.
+  app.set('etag', false);
   app.useGlobalPipes(new ApiValidationPipe());
   app.useGlobalFilters(new HttpExceptionFilter());
   app.enableShutdownHooks(['SIGTERM', 'SIGINT'], { useProcessExit: true });

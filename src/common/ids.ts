@@ -1,6 +1,21 @@
 import { randomBytes } from 'node:crypto';
 
 let lastMillis = 0;
+/** Randomness is drawn 4 KiB at a time: ids are made on every publish and attempt. */
+const POOL_BYTES = 4096;
+let pool = Buffer.alloc(0);
+let poolOffset = POOL_BYTES;
+
+/** 16 fresh random bytes, in a buffer of their own (the caller writes into it). */
+function randomBlock(): Buffer {
+  if (poolOffset + 16 > pool.length) {
+    pool = randomBytes(POOL_BYTES);
+    poolOffset = 0;
+  }
+  const block = Buffer.from(pool.subarray(poolOffset, poolOffset + 16));
+  poolOffset += 16;
+  return block;
+}
 let sequence = 0;
 
 /**
@@ -8,8 +23,7 @@ let sequence = 0;
  * stable "newest first" tie-break. A 12-bit counter keeps ids monotonic within a millisecond.
  */
 export function uuidv7(now: number = Date.now()): string {
-  // One call for all the randomness: ids are made on every publish and attempt.
-  const bytes = randomBytes(16);
+  const bytes = randomBlock();
   if (now <= lastMillis) {
     sequence = (sequence + 1) & 0xfff;
     if (sequence === 0) lastMillis += 1;

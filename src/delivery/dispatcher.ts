@@ -37,6 +37,7 @@ const LEASE_MARGIN_MS = 20_000;
 const IDLE_POLL_MS = 1000;
 
 const decider = { evolve, initialState: null as WebhookEvent | null };
+const WOKEN = 'woken';
 
 /**
  * Claims due attempts with a lease, sends them signed, and records each attempt as an event on
@@ -112,7 +113,7 @@ export class Dispatcher {
         timer = setTimeout(resolve, delay);
       }),
     ]);
-    woken.abort();
+    woken.abort(WOKEN); // an explicit reason: abort() alone builds a DOMException each time
     clearTimeout(timer);
     this.wake = undefined;
   }

@@ -38,7 +38,7 @@ export function openEmbeddedEngine(dataDir: string): Engine {
   const endpoints = new SqliteEndpoints(db);
   const accessTokens = new SqliteAccessTokens(db);
   const deliveries = new SqliteDeliveries(db);
-  const dueWork = new SqliteDueWork(db);
+  const dueWork = new SqliteDueWork(db, () => eventStore.durableHead());
   const projections = new SqliteProjectionRunner(db, eventStore, [
     endpoints,
     accessTokens,

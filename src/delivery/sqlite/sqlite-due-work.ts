@@ -2,7 +2,6 @@ import type { Statement } from 'better-sqlite3';
 import { RecordedEvent } from '../../eventstore/event-store';
 import { SqliteDatabase } from '../../eventstore/sqlite/sqlite-database';
 import { SqliteProjection } from '../../projections/sqlite/sqlite-projection';
-import { withoutFsync } from '../../projections/sqlite/unsynced-transaction';
 import { DueWork, DueWorkQueue } from '../due-work';
 import { WEBHOOK_EVENT_STREAM_PREFIX, WebhookEventEvent } from '../webhook-event';
 
@@ -32,12 +31,20 @@ export class SqliteDueWork implements SqliteProjection, DueWorkQueue {
   private readonly upsert: Statement<[string, string, number, number, number]>;
   private readonly reschedule: Statement<[number, string]>;
   private readonly remove: Statement<[string]>;
-  private readonly selectDue: Statement<[number, number, number], DueRow>;
+  private readonly selectDue: Statement<[number, number, number, number], DueRow>;
   private readonly lease: Statement<[number, string]>;
-  private readonly anyDue: Statement<[number, number], number>;
-  private readonly selectNextDue: Statement<[], { next: number | null }>;
+  private readonly anyDue: Statement<[number, number, number], number>;
+  private readonly selectNextDue: Statement<[{ head: number }], { next: number | null }>;
+  private readonly claimDue: (now: number, limit: number, leaseMs: number) => DueWork[];
 
-  constructor(private readonly db: SqliteDatabase) {
+  /**
+   * `durableHead`: the log position known to be on disk. Read models are applied inside the
+   * append's transaction, before its sync: work from a later position is not handed out yet.
+   */
+  constructor(
+    private readonly db: SqliteDatabase,
+    private readonly durableHead: () => number = () => Number.MAX_SAFE_INTEGER,
+  ) {
     db.exec(SCHEMA);
     this.upsert = db.prepare(
       `INSERT INTO due_work (webhook_event_id, endpoint_id, due_at, seq, attempts_made) VALUES (?, ?, ?, ?, ?)
@@ -50,12 +57,12 @@ export class SqliteDueWork implements SqliteProjection, DueWorkQueue {
     this.remove = db.prepare('DELETE FROM due_work WHERE webhook_event_id = ?');
     this.selectDue = db.prepare(
       `SELECT webhook_event_id, endpoint_id, attempts_made FROM due_work
-       WHERE due_at <= ? AND lease_until <= ? ORDER BY due_at, seq LIMIT ?`,
+       WHERE due_at <= ? AND lease_until <= ? AND seq <= ? ORDER BY due_at, seq LIMIT ?`,
     );
     this.lease = db.prepare('UPDATE due_work SET lease_until = ? WHERE webhook_event_id = ?');
     this.anyDue = db
-      .prepare<[number, number], number>(
-        'SELECT 1 FROM due_work WHERE due_at <= ? AND lease_until <= ? LIMIT 1',
+      .prepare<[number, number, number], number>(
+        'SELECT 1 FROM due_work WHERE due_at <= ? AND lease_until <= ? AND seq <= ? LIMIT 1',
       )
       .pluck();
     // MIN(MAX(due_at, lease_until)) over the whole table, without scanning it: only rows due
@@ -63,10 +70,20 @@ export class SqliteDueWork implements SqliteProjection, DueWorkQueue {
     // that one's due_at, so an index range up to it is enough.
     this.selectNextDue = db.prepare(
       `SELECT MIN(MAX(due_at, lease_until)) AS next FROM due_work
-       WHERE due_at <= COALESCE(
-         (SELECT due_at FROM due_work WHERE lease_until <= due_at ORDER BY due_at, seq LIMIT 1),
+       WHERE seq <= @head AND due_at <= COALESCE(
+         (SELECT due_at FROM due_work WHERE lease_until <= due_at AND seq <= @head
+          ORDER BY due_at, seq LIMIT 1),
          ${Number.MAX_SAFE_INTEGER})`,
     );
+    this.claimDue = db.transaction((now: number, limit: number, leaseMs: number) => {
+      const rows = this.selectDue.all(now, now, this.durableHead(), limit);
+      for (const row of rows) this.lease.run(now + leaseMs, row.webhook_event_id);
+      return rows.map((r) => ({
+        webhookEventId: r.webhook_event_id,
+        endpointId: r.endpoint_id,
+        attemptsMade: r.attempts_made,
+      }));
+    }).immediate;
   }
 
   apply(recorded: RecordedEvent): void {
@@ -100,24 +117,12 @@ export class SqliteDueWork implements SqliteProjection, DueWorkQueue {
   /** Leases need no fsync of their own: the embedded engine voids them all at start-up. */
   async claim(now: number, limit: number, leaseMs: number): Promise<DueWork[]> {
     // Most calls find nothing due: those need no write transaction.
-    if (this.anyDue.get(now, now) === undefined) return [];
-    return withoutFsync(this.db, () =>
-      this.db
-        .transaction(() => {
-          const rows = this.selectDue.all(now, now, limit);
-          for (const row of rows) this.lease.run(now + leaseMs, row.webhook_event_id);
-          return rows.map((r) => ({
-            webhookEventId: r.webhook_event_id,
-            endpointId: r.endpoint_id,
-            attemptsMade: r.attempts_made,
-          }));
-        })
-        .immediate(),
-    );
+    if (this.anyDue.get(now, now, this.durableHead()) === undefined) return [];
+    return this.claimDue(now, limit, leaseMs);
   }
 
   async nextDueAt(): Promise<number | null> {
-    return this.selectNextDue.get()?.next ?? null;
+    return this.selectNextDue.get({ head: this.durableHead() })?.next ?? null;
   }
 
   async pendingFor(endpointId: string): Promise<string[]> {

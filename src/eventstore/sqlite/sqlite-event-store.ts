@@ -18,6 +18,7 @@ import {
   revisionMatches,
 } from '../event-store';
 import { SqliteDatabase } from './sqlite-database';
+import { WalSync } from './wal-sync';
 
 interface EventRow {
   position: number;
@@ -44,6 +45,16 @@ interface PendingAppend {
   reject(error: unknown): void;
 }
 
+/**
+ * Called inside an append's write transaction with the events it inserted (in position order)
+ * and the log's head before them; throwing aborts the whole batch. The embedded projection
+ * runner applies read models here, so they commit atomically with the events.
+ */
+export type CommitHook = (events: readonly RecordedEvent[], headBefore: number) => void;
+
+/** Recently appended events kept in memory, so live subscribers need not read them back. */
+const RECENT_EVENTS = 4096;
+
 /** Rows read per query by subscriptions and filtered reads. */
 const READ_BATCH = 500;
 /** How often a live reader looks for appends made by another process (the CLI). */
@@ -51,8 +62,9 @@ const CROSS_PROCESS_POLL_MS = 100;
 
 /**
  * The embedded event store. Appends requested in the same tick of the event loop are written
- * in one transaction (group commit): one fsync for many appends, each still checked against
- * its own expected revision, each acknowledged only after the commit is durable.
+ * in one transaction (group commit), each still checked against its own expected revision, and
+ * each acknowledged only once the commit is durable: the WAL is fsynced off the event loop
+ * (WalSync), one sync for every commit made while the previous one ran.
  */
 export class SqliteEventStore implements EventStore {
   private readonly appended = new EventEmitter();
@@ -61,6 +73,12 @@ export class SqliteEventStore implements EventStore {
   private closed = false;
   private pollTimer: NodeJS.Timeout | undefined;
   private lastSeenHead = 0;
+  private readonly walSync: WalSync;
+  /** Commits of this process not yet synced: until they are, the table's head is not visible. */
+  private unsynced = 0;
+  private commitHook: CommitHook | undefined;
+  /** This process's latest durable events, in position order (gaps where others appended). */
+  private recent: RecordedEvent[] = [];
 
   /** Plucked: the stream's last revision, or null when it has no events. */
   private readonly currentRevision: Statement<[string], number | null>;
@@ -71,7 +89,7 @@ export class SqliteEventStore implements EventStore {
     (
       batch: readonly PendingAppend[],
       recordedAt: string,
-    ) => Array<AppendResult | WrongExpectedRevisionError>
+    ) => { outcomes: Array<AppendResult | WrongExpectedRevisionError>; recorded: RecordedEvent[] }
   >;
   private readonly selectStream: Statement<[string], EventRow>;
   private readonly selectAll: Statement<[number, number], EventRow>;
@@ -102,9 +120,15 @@ export class SqliteEventStore implements EventStore {
        ON CONFLICT (stream_id, revision) DO NOTHING`,
     );
     this.writeBatch = db.transaction((batch: readonly PendingAppend[], recordedAt: string) => {
+      const headBefore = this.commitHook ? this.headPositionSync() : 0;
       // Last revision of each stream written earlier in this transaction: no query to re-read it.
       const written = new Map<string, number>();
-      return batch.map((pending) => this.appendInTransaction(pending, recordedAt, written));
+      const recorded: RecordedEvent[] = [];
+      const outcomes = batch.map((pending) =>
+        this.appendInTransaction(pending, recordedAt, written, recorded),
+      );
+      if (this.commitHook && recorded.length > 0) this.commitHook(recorded, headBefore);
+      return { outcomes, recorded };
     });
     this.selectStream = db.prepare('SELECT * FROM events WHERE stream_id = ? ORDER BY revision');
     this.selectAll = db.prepare(
@@ -113,6 +137,12 @@ export class SqliteEventStore implements EventStore {
     this.selectHead = db.prepare('SELECT MAX(position) AS head FROM events');
     this.appended.setMaxListeners(0);
     this.lastSeenHead = this.headPositionSync();
+    this.walSync = new WalSync(db.memory ? null : db.name);
+  }
+
+  /** At most one hook (the embedded projection runner); `undefined` removes it. */
+  setCommitHook(hook: CommitHook | undefined): void {
+    this.commitHook = hook;
   }
 
   append(streamId: string, events: NewEvent[], expected: ExpectedRevision): Promise<AppendResult> {
@@ -132,41 +162,86 @@ export class SqliteEventStore implements EventStore {
       this.queue.push({ streamId, events: serialised, expected, resolve, reject });
       if (!this.flushScheduled) {
         this.flushScheduled = true;
-        setImmediate(() => this.flush());
+        setImmediate(() => void this.flush());
       }
     });
   }
 
-  /** Writes every queued append in one IMMEDIATE transaction; a conflict fails only its append. */
-  private flush(): void {
+  /**
+   * Writes every queued append in one IMMEDIATE transaction; a conflict fails only its append.
+   * Answers (conflicts included: they rest on what was read) once the commit is on disk.
+   */
+  private flush(): Promise<void> {
     const batch = this.queue;
     this.queue = [];
     this.flushScheduled = false;
+    if (batch.length === 0) return Promise.resolve();
     const recordedAt = new Date().toISOString();
-    let outcomes: Array<AppendResult | WrongExpectedRevisionError>;
+    let written: ReturnType<typeof this.writeBatch>;
     try {
-      outcomes = this.writeBatch.immediate(batch, recordedAt);
+      written = this.writeBatch.immediate(batch, recordedAt);
     } catch (error) {
       for (const pending of batch) pending.reject(error);
-      return;
+      return Promise.resolve();
     }
-    let head = 0;
-    outcomes.forEach((outcome, i) => {
-      if (outcome instanceof WrongExpectedRevisionError) {
-        batch[i].reject(outcome);
-      } else {
-        head = Math.max(head, outcome.position);
-        batch[i].resolve(outcome);
-      }
-    });
-    if (head > 0) this.notify(head);
+    const { outcomes, recorded } = written;
+    this.unsynced += 1;
+    return this.walSync.afterCommit().then(
+      () => {
+        this.unsynced -= 1;
+        this.remember(recorded);
+        let head = 0;
+        outcomes.forEach((outcome, i) => {
+          if (outcome instanceof WrongExpectedRevisionError) {
+            batch[i].reject(outcome);
+          } else {
+            head = Math.max(head, outcome.position);
+            batch[i].resolve(outcome);
+          }
+        });
+        if (head > 0) this.notify(head);
+      },
+      (error: unknown) => {
+        this.unsynced -= 1;
+        for (const pending of batch) pending.reject(error);
+      },
+    );
+  }
+
+  private remember(events: readonly RecordedEvent[]): void {
+    this.recent.push(...events);
+    if (this.recent.length > 2 * RECENT_EVENTS) this.recent = this.recent.slice(-RECENT_EVENTS);
+  }
+
+  /** Events (from, to] from memory when all of them are there, in order and without gaps. */
+  private recentRange(from: number, to: number): RecordedEvent[] | undefined {
+    const recent = this.recent;
+    if (recent.length === 0) return undefined;
+    const start = from + 1 - recent[0].position;
+    const end = to - recent[0].position;
+    if (start < 0 || end >= recent.length || start > end) return undefined;
+    // Positions strictly increase, so matching ends mean no gap between them.
+    if (recent[start].position !== from + 1 || recent[end].position !== to) return undefined;
+    return recent.slice(start, end + 1);
   }
 
   private appendInTransaction(
     { streamId, events, expected }: PendingAppend,
     recordedAt: string,
     written: Map<string, number>,
+    recorded: RecordedEvent[],
   ): AppendResult | WrongExpectedRevisionError {
+    const record = (event: SerialisedEvent, revision: number, position: number) =>
+      recorded.push({
+        position,
+        streamId,
+        revision,
+        type: event.type,
+        // Parsed back, so what subscribers and projections see is exactly what a read returns.
+        data: JSON.parse(event.data) as EventData,
+        metadata: JSON.parse(event.metadata) as EventData,
+        recordedAt,
+      });
     let revision = written.get(streamId);
     let position = 0;
     let next = 0;
@@ -186,6 +261,7 @@ export class SqliteEventStore implements EventStore {
       }
       revision = 0;
       position = Number(info.lastInsertRowid);
+      record(first, 0, position);
       next = 1;
     } else {
       const actual = revision ?? this.currentRevision.get(streamId) ?? NO_STREAM_REVISION;
@@ -206,6 +282,7 @@ export class SqliteEventStore implements EventStore {
         recordedAt,
       );
       position = Number(info.lastInsertRowid);
+      record(event, revision, position);
     }
     written.set(streamId, revision);
     return { nextExpectedRevision: revision, position };
@@ -242,12 +319,25 @@ export class SqliteEventStore implements EventStore {
     return matching;
   }
 
+  /** The durable head (see durableHead): what a reader may act on. */
   async headPosition(): Promise<number> {
-    return this.headPositionSync();
+    return this.durableHead();
   }
 
+  /** The last position in the table, synced or not. */
   headPositionSync(): number {
     return this.selectHead.get()?.head ?? 0;
+  }
+
+  /**
+   * The head as far as it is known to be on disk: this process's appends count once synced;
+   * another process's (the CLI) are taken from the table whenever none of ours is waiting for
+   * its sync. Subscriptions and the dispatcher read up to here, so nothing is delivered before
+   * it is durable.
+   */
+  durableHead(): number {
+    if (this.unsynced === 0 && !this.closed) this.notify(this.headPositionSync());
+    return this.lastSeenHead;
   }
 
   subscribeToAll(options: SubscribeOptions, handler: EventHandler): Subscription {
@@ -260,7 +350,7 @@ export class SqliteEventStore implements EventStore {
     const run = async (): Promise<void> => {
       let position = options.fromPosition;
       while (!stopped) {
-        const head = this.headPositionSync();
+        const head = this.durableHead();
         if (head > position) {
           position = await this.deliverRange(
             position,
@@ -293,14 +383,25 @@ export class SqliteEventStore implements EventStore {
     isStopped: () => boolean,
   ): Promise<number> {
     let position = from;
+    const cached = this.recentRange(from, to);
+    if (cached) {
+      for (const event of cached) {
+        if (isStopped()) return position;
+        if (matchesFilter(event, filter)) await handler(event);
+        position = event.position;
+      }
+      return position;
+    }
     while (position < to && !isStopped()) {
       const rows = this.selectAll.all(position, READ_BATCH);
       if (rows.length === 0) return to;
       for (const row of rows) {
         if (isStopped()) return position;
-        const event = toRecorded(row);
-        if (matchesFilter(event, filter)) await handler(event);
-        position = event.position;
+        if (row.position > to) return position;
+        if (matchesFilter({ streamId: row.stream_id, type: row.type }, filter)) {
+          await handler(toRecorded(row));
+        }
+        position = row.position;
       }
     }
     return position;
@@ -336,7 +437,7 @@ export class SqliteEventStore implements EventStore {
 
   private startPolling(): void {
     if (this.pollTimer || this.closed) return;
-    this.pollTimer = setInterval(() => this.notify(this.headPositionSync()), CROSS_PROCESS_POLL_MS);
+    this.pollTimer = setInterval(() => this.durableHead(), CROSS_PROCESS_POLL_MS);
     this.pollTimer.unref();
   }
 
@@ -348,8 +449,9 @@ export class SqliteEventStore implements EventStore {
   }
 
   async close(): Promise<void> {
-    if (this.queue.length > 0) this.flush();
     this.closed = true;
+    if (this.queue.length > 0) await this.flush();
+    await this.walSync.close();
     if (this.pollTimer) clearInterval(this.pollTimer);
     this.pollTimer = undefined;
     // Release anything still waiting for an append that will never come.

@@ -1,7 +1,6 @@
 import type { Statement } from 'better-sqlite3';
 import { SqliteDatabase } from '../../eventstore/sqlite/sqlite-database';
 import { CheckpointStore } from '../checkpoints';
-import { withoutFsync } from './unsynced-transaction';
 
 /** Checkpoints in the embedded database; the sync methods run inside the runner's transactions. */
 export class SqliteCheckpoints implements CheckpointStore {
@@ -32,6 +31,6 @@ export class SqliteCheckpoints implements CheckpointStore {
 
   /** A lost save only makes its consumer repeat idempotent work, so it needs no fsync of its own. */
   async save(name: string, position: number): Promise<void> {
-    withoutFsync(this.db, () => this.set(name, position));
+    this.set(name, position);
   }
 }

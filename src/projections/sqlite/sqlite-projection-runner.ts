@@ -1,11 +1,10 @@
 import { Logger } from '@nestjs/common';
-import { matchesFilter } from '../../eventstore/event-store';
+import { RecordedEvent, matchesFilter } from '../../eventstore/event-store';
 import { SqliteDatabase } from '../../eventstore/sqlite/sqlite-database';
 import { SqliteEventStore } from '../../eventstore/sqlite/sqlite-event-store';
 import { ProjectionRunner } from '../projection-runner';
 import { SqliteCheckpoints } from './sqlite-checkpoints';
 import { SqliteProjection } from './sqlite-projection';
-import { withoutFsync } from './unsynced-transaction';
 
 const BATCH_SIZE = 1000;
 
@@ -16,9 +15,13 @@ interface Waiter {
 }
 
 /**
- * Runs every embedded projection off the global log. Each batch is one IMMEDIATE transaction
- * that re-reads the stored checkpoint, applies the events and writes the new checkpoint, so
- * two processes sharing the file (service and CLI) never apply an event twice.
+ * Runs every embedded projection off the global log. While started, it applies each append
+ * inline: inside the append's own transaction (the store's commit hook), from the events in
+ * memory, with the checkpoints, so read models commit atomically with the events and need no
+ * second transaction nor a read back. Whatever the log holds past the checkpoints (appends made
+ * while stopped, or by a process without a runner) is caught up in batches, each one IMMEDIATE
+ * transaction that re-reads the stored checkpoints, applies the events and writes the new
+ * checkpoints, so two processes sharing the file (service and CLI) never apply an event twice.
  */
 export class SqliteProjectionRunner implements ProjectionRunner {
   private readonly logger = new Logger('Projections');
@@ -43,11 +46,13 @@ export class SqliteProjectionRunner implements ProjectionRunner {
     if (!this.stopped) return;
     this.stopped = false;
     this.stopping = new AbortController();
+    this.store.setCommitHook((events, headBefore) => this.applyCommitted(events, headBefore));
     this.loop = this.run();
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.store.setCommitHook(undefined);
     this.stopping.abort();
     await this.loop;
     this.loop = undefined;
@@ -57,21 +62,31 @@ export class SqliteProjectionRunner implements ProjectionRunner {
 
   private async run(): Promise<void> {
     while (!this.stopped) {
-      try {
-        this.catchUpSync();
-      } catch (error) {
-        // A projection bug must not be retried in a hot loop nor kill the process silently.
-        this.failure = error;
-        this.logger.error(`Projection failed: ${String(error)}`);
-        this.stopped = true;
-        this.releaseWaiters();
-        return;
-      }
+      if (!this.tryCatchUp()) return;
       await this.store.waitForAppend(this.applied, this.stopping.signal);
     }
   }
 
+  /** Catches up; on a projection bug, stops for good (no hot retry loop) and says so. */
+  private tryCatchUp(): boolean {
+    try {
+      this.catchUpSync();
+      return true;
+    } catch (error) {
+      this.failure = error;
+      this.logger.error(`Projection failed: ${String(error)}`);
+      this.stopped = true;
+      this.store.setCommitHook(undefined);
+      this.releaseWaiters();
+      return false;
+    }
+  }
+
   async waitFor(position: number): Promise<void> {
+    if (this.failure) throw this.failure;
+    if (this.applied >= position) return;
+    // Usually applied inline already: reading the checkpoints is enough.
+    if (!this.stopped) this.tryCatchUp();
     if (this.failure) throw this.failure;
     if (this.applied >= position) return;
     await new Promise<void>((resolve, reject) => this.waiters.push({ position, resolve, reject }));
@@ -101,52 +116,78 @@ export class SqliteProjectionRunner implements ProjectionRunner {
     );
   }
 
-  /** Applies batches until every projection has reached the head of the log. */
+  /** Applies batches until every projection has reached the durable head of the log. */
   private catchUpSync(): void {
     if (this.running) return;
     this.running = true;
     try {
-      while (this.applyBatch()) {
+      // Inline application keeps the checkpoints at the head: then no transaction is needed.
+      while (this.lowestCheckpoint() < this.store.durableHead() && this.applyBatch()) {
         // until every projection has reached the head
       }
-      this.applied = Math.min(...this.projections.map((p) => this.checkpointStore.get(p.name)));
+      this.applied = this.lowestCheckpoint();
       this.releaseWaiters();
     } finally {
       this.running = false;
     }
   }
 
+  private lowestCheckpoint(): number {
+    return Math.min(...this.projections.map((p) => this.checkpointStore.get(p.name)));
+  }
+
   /**
-   * One transaction for all projections (one commit per batch rather than one per projection):
-   * read each checkpoint, read up to BATCH_SIZE events after the oldest of them,
-   * apply to each projection the events past its own checkpoint, store the new checkpoints.
-   * The commit is not fsynced on its own (see withoutFsync): the events it projects are already
-   * durable, and a batch lost to a power cut is re-applied from the checkpoint that survived.
+   * The commit hook: inside the append's transaction. When every checkpoint is at the head the
+   * batch started from, the batch's events are applied from memory; otherwise the log is caught
+   * up first, from the stored checkpoints, this batch included.
+   */
+  private applyCommitted(events: readonly RecordedEvent[], headBefore: number): void {
+    const from = this.projections.map((p) => this.checkpointStore.get(p.name));
+    if (from.some((f) => f !== headBefore)) {
+      while (this.applyFromLog(Number.MAX_SAFE_INTEGER)) {
+        // until this batch is applied too
+      }
+      return;
+    }
+    this.applyEvents(events, from);
+  }
+
+  /**
+   * One transaction for all projections (one commit per batch rather than one per projection)
+   * of up to BATCH_SIZE durable events; returns whether more may remain. The commit is not
+   * fsynced on its own: the events it projects are already durable, and a batch lost to a power
+   * cut is re-applied from the checkpoint that survived.
    */
   private applyBatch(): boolean {
-    return withoutFsync(this.db, () =>
-      this.db
-        .transaction(() => {
-          const from = this.projections.map((p) => this.checkpointStore.get(p.name));
-          const events = this.store.readAllSync({
-            fromPosition: Math.min(...from),
-            maxCount: BATCH_SIZE,
-          });
-          if (events.length === 0) return false;
-          const last = events[events.length - 1].position;
-          this.projections.forEach((projection, i) => {
-            if (from[i] >= last) return;
-            for (const event of events) {
-              if (event.position > from[i] && matchesFilter(event, projection.filter)) {
-                projection.apply(event);
-              }
-            }
-            this.checkpointStore.set(projection.name, last);
-          });
-          return true;
-        })
-        .immediate(),
-    );
+    const head = this.store.durableHead();
+    return this.db.transaction(() => this.applyFromLog(head)).immediate();
+  }
+
+  /** Reads the events after the oldest checkpoint, up to `head`, and applies them. */
+  private applyFromLog(head: number): boolean {
+    const from = this.projections.map((p) => this.checkpointStore.get(p.name));
+    const oldest = Math.min(...from);
+    if (oldest >= head) return false;
+    const events = this.store
+      .readAllSync({ fromPosition: oldest, maxCount: BATCH_SIZE })
+      .filter((e) => e.position <= head);
+    if (events.length === 0) return false;
+    this.applyEvents(events, from);
+    return events.length === BATCH_SIZE && events[events.length - 1].position < head;
+  }
+
+  /** Applies to each projection the events past its checkpoint `from[i]`, then moves it. */
+  private applyEvents(events: readonly RecordedEvent[], from: readonly number[]): void {
+    const last = events[events.length - 1].position;
+    this.projections.forEach((projection, i) => {
+      if (from[i] >= last) return;
+      for (const event of events) {
+        if (event.position > from[i] && matchesFilter(event, projection.filter)) {
+          projection.apply(event);
+        }
+      }
+      this.checkpointStore.set(projection.name, last);
+    });
   }
 
   private releaseWaiters(): void {
