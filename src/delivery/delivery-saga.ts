@@ -22,11 +22,10 @@ import { CheckpointStore } from '../projections/checkpoints';
 import { ProjectionRunner } from '../projections/projection-runner';
 import { PUBLICATION_STREAM_PREFIX, WebhookPublished } from '../publishing/publication';
 import { DueWorkQueue } from './due-work';
-import { renderPayload } from './formats';
+import { webhookEventCreated } from './fan-out';
 import {
   WEBHOOK_EVENT_STREAM_PREFIX,
   WebhookEvent,
-  WebhookEventCreated,
   WebhookEventEvent,
   decideSkip,
   evolve as evolveWebhookEvent,
@@ -200,39 +199,44 @@ export class DeliverySaga {
   }
 
   /**
-   * Renders one WebhookEvent per target and appends them once `after` resolves (the previous
-   * fan-out's appends are issued), so they reach the store in log order.
+   * Renders one WebhookEvent per target not created yet and appends them once `after` resolves
+   * (the previous fan-out's appends are issued), so they reach the store in log order. A
+   * publication without an Idempotency-Key arrives with its WebhookEvents already appended by the
+   * publish command (in the same transaction on the embedded engine): nothing is left to do.
    */
   private fanOut(
     event: RecordedEvent & WebhookPublished,
     after: Promise<void>,
   ): { issued: Promise<void>; committed: Promise<void> } {
-    const { publicationId, workspaceId, eventType, payloadData, timestamp, targets } = event.data;
-    const found = Promise.all(targets.map((t) => this.ports.endpoints.findById(t.endpointId)));
+    const publication = event.data;
+    const pending = Promise.all(
+      publication.targets.map(async (target) =>
+        (await this.ports.deliveries.findEvent(target.webhookEventId))
+          ? null
+          : { target, endpoint: await this.ports.endpoints.findById(target.endpointId) },
+      ),
+    );
     // Issued together so the store commits them in one group, in publish order.
-    const appends = Promise.all([found, after]).then(([endpoints]) =>
-      targets.map((target, i) => {
-        const created: WebhookEventCreated = {
-          type: 'WebhookEventCreated',
-          data: {
-            webhookEventId: target.webhookEventId,
-            endpointId: target.endpointId,
-            workspaceId,
-            publicationId,
-            eventType,
-            payload: renderPayload(endpoints[i]?.format ?? 'raw', {
-              type: eventType,
-              timestamp,
-              workspaceId,
-              data: payloadData,
-            }),
-            createdAt: timestamp,
-          },
-        };
-        return this.ports.store
-          .append(webhookEventStream(target.webhookEventId), [created], 'no_stream')
-          .catch(ignoreConflict);
-      }),
+    const appends = Promise.all([pending, after]).then(([targets]) =>
+      targets.flatMap((missing) =>
+        missing
+          ? [
+              this.ports.store
+                .append(
+                  webhookEventStream(missing.target.webhookEventId),
+                  [
+                    webhookEventCreated(
+                      publication,
+                      missing.target,
+                      missing.endpoint?.format ?? 'raw',
+                    ),
+                  ],
+                  'no_stream',
+                )
+                .catch(ignoreConflict),
+            ]
+          : [],
+      ),
     );
     return {
       issued: appends.then(

@@ -5,8 +5,11 @@ import { validationFailed } from '../common/errors';
 import { uuidv7 } from '../common/ids';
 import { WebhookEventType } from '../common/webhook-event-types';
 import { DeliverySaga } from '../delivery/delivery-saga';
+import { webhookEventCreated } from '../delivery/fan-out';
+import { webhookEventStream } from '../delivery/webhook-event';
 import { Engine, ENGINE } from '../engine/engine';
 import { executeOnStream } from '../eventstore/command-execution';
+import { Endpoint } from '../endpoints/endpoint';
 import { WrongExpectedRevisionError } from '../eventstore/event-store';
 import {
   IdempotencyKeyClaimed,
@@ -40,9 +43,13 @@ const claimsDecider = {
 };
 
 /**
- * Records the publication (one event naming every target) and returns once the saga has fanned
- * it out, so the listed WebhookEvents are readable at once. With an Idempotency-Key, the same
- * request within 24 h answers the first publication again and fans out nothing new.
+ * Records the publication (one event naming every target) and its WebhookEvents, and returns
+ * once they are readable. Without an Idempotency-Key every id is new, so the WebhookEvents are
+ * appended with the publication in the same tick: the embedded store commits them in one
+ * transaction, and the saga finds nothing left to fan out (it still completes a fan-out cut short
+ * on an engine that commits streams one by one). With a key, the publication may lose a race to
+ * the same key, so only the publication is appended and the saga fans it out; the same request
+ * within 24 h answers the first publication again and fans out nothing new.
  */
 @CommandHandler(PublishEventCommand)
 export class PublishEventHandler implements ICommandHandler<
@@ -67,7 +74,11 @@ export class PublishEventHandler implements ICommandHandler<
       }
     }
 
-    const endpoints = await this.engine.endpoints.listForWorkspace(command.workspaceId);
+    const endpoints = selectTargets(
+      await this.engine.endpoints.listForWorkspace(command.workspaceId),
+      command.workspaceId,
+      command.eventType,
+    );
     const published: WebhookPublished = {
       type: 'WebhookPublished',
       data: {
@@ -76,12 +87,10 @@ export class PublishEventHandler implements ICommandHandler<
         eventType: command.eventType,
         payloadData: command.data,
         timestamp: nowIso(),
-        targets: selectTargets(endpoints, command.workspaceId, command.eventType).map((e) => ({
-          endpointId: e.id,
-          webhookEventId: uuidv7(),
-        })),
+        targets: endpoints.map((e) => ({ endpointId: e.id, webhookEventId: uuidv7() })),
       },
     };
+    if (!command.idempotencyKey) return this.publishWithEvents(published, endpoints);
     try {
       const result = await this.engine.eventStore.append(stream, [published], 'no_stream');
       return await this.answer(published.data, result.position);
@@ -91,6 +100,30 @@ export class PublishEventHandler implements ICommandHandler<
       const [winner] = await this.engine.eventStore.readStream(stream);
       return this.answer(winner.data as WebhookPublished['data'], winner.position);
     }
+  }
+
+  /** The publication and its WebhookEvents, appended together (see the class comment). */
+  private async publishWithEvents(
+    published: WebhookPublished,
+    endpoints: readonly Endpoint[],
+  ): Promise<PublicationResult> {
+    const { data } = published;
+    const results = await Promise.all([
+      this.engine.eventStore.append(
+        publicationStream(data.publicationId),
+        [published],
+        'no_stream',
+      ),
+      ...data.targets.map((target, i) =>
+        this.engine.eventStore.append(
+          webhookEventStream(target.webhookEventId),
+          [webhookEventCreated(data, target, endpoints[i].format)],
+          'no_stream',
+        ),
+      ),
+    ]);
+    await this.engine.projections.waitFor(Math.max(...results.map((r) => r.position)));
+    return toResult(data);
   }
 
   /** The publication id this key stands for: a new one, or the first request's. */
@@ -133,11 +166,15 @@ export class PublishEventHandler implements ICommandHandler<
     position: number,
   ): Promise<PublicationResult> {
     await this.saga.waitFor(position);
-    return {
-      id: publication.publicationId,
-      type: publication.eventType,
-      workspace_id: publication.workspaceId,
-      webhook_event_ids: publication.targets.map((t) => t.webhookEventId),
-    };
+    return toResult(publication);
   }
+}
+
+function toResult(publication: WebhookPublished['data']): PublicationResult {
+  return {
+    id: publication.publicationId,
+    type: publication.eventType,
+    workspace_id: publication.workspaceId,
+    webhook_event_ids: publication.targets.map((t) => t.webhookEventId),
+  };
 }

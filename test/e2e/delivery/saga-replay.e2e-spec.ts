@@ -1,7 +1,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { uuidv7 } from '../../../src/common/ids';
 import { openEmbeddedEngine } from '../../../src/engine/engine';
+import { WebhookPublished, publicationStream } from '../../../src/publishing/publication';
 import { Receiver, startReceiver } from '../../support/receiver';
 import {
   DeliveryApp,
@@ -98,5 +100,42 @@ describe('delivery saga replay after a crash', () => {
     await restartReplaying('DeliveryAttempted', (data) => data.httpCode === 410);
     await publish(app, 'customer.updated', {});
     expect((await getEndpoint(app, endpoint.id)).enabled).toBe(true);
+  });
+
+  it('fans out a publication recorded without its WebhookEvents', async () => {
+    // What an engine that commits streams one by one leaves after a crash between the appends
+    // of a publish: the publication alone. The saga must create and deliver its WebhookEvents.
+    app = await startDeliveryApp(env, {}, dataDir);
+    receiver = await startReceiver();
+    const endpoint = await createEndpoint(app, { url: `${receiver.url}hook`, format: 'slack' });
+    receiver.setSecret(endpoint.secret);
+    const publicationId = uuidv7();
+    const webhookEventId = uuidv7();
+    const published: WebhookPublished = {
+      type: 'WebhookPublished',
+      data: {
+        publicationId,
+        workspaceId: app.workspaceId,
+        eventType: 'customer.created',
+        payloadData: { id: 'c_9' },
+        timestamp: new Date().toISOString(),
+        targets: [{ endpointId: endpoint.id, webhookEventId }],
+      },
+    };
+    await app.t.engine.eventStore.append(
+      publicationStream(publicationId),
+      [published],
+      'no_stream',
+    );
+
+    const [request] = await receiver.waitFor(1);
+    expect(request.verified).toBe(true);
+    expect(webhookIdOf(request)).toBe(webhookEventId);
+    // Rendered for the endpoint's format.
+    expect(JSON.parse(request.body)).toHaveProperty('blocks');
+    await waitUntil(
+      'the attempt recorded',
+      async () => (await getEvent(app, webhookEventId)).succeeded === true,
+    );
   });
 });
