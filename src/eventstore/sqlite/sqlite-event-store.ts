@@ -77,6 +77,8 @@ export class SqliteEventStore implements EventStore {
   /** Commits of this process not yet synced: until they are, the table's head is not visible. */
   private unsynced = 0;
   private commitHook: CommitHook | undefined;
+  /** Live subscriptions: while there are none (and no hook), appends are not kept in memory. */
+  private subscribers = 0;
   /** This process's latest durable events, in position order (gaps where others appended). */
   private recent: RecordedEvent[] = [];
 
@@ -89,7 +91,10 @@ export class SqliteEventStore implements EventStore {
     (
       batch: readonly PendingAppend[],
       recordedAt: string,
-    ) => { outcomes: Array<AppendResult | WrongExpectedRevisionError>; recorded: RecordedEvent[] }
+    ) => {
+      outcomes: Array<AppendResult | WrongExpectedRevisionError>;
+      recorded: RecordedEvent[] | null;
+    }
   >;
   private readonly selectStream: Statement<[string], EventRow>;
   private readonly selectAll: Statement<[number, number], EventRow>;
@@ -123,11 +128,12 @@ export class SqliteEventStore implements EventStore {
       const headBefore = this.commitHook ? this.headPositionSync() : 0;
       // Last revision of each stream written earlier in this transaction: no query to re-read it.
       const written = new Map<string, number>();
-      const recorded: RecordedEvent[] = [];
+      // Built (parsed back) only for someone to hand them to.
+      const recorded: RecordedEvent[] | null = this.commitHook || this.subscribers > 0 ? [] : null;
       const outcomes = batch.map((pending) =>
         this.appendInTransaction(pending, recordedAt, written, recorded),
       );
-      if (this.commitHook && recorded.length > 0) this.commitHook(recorded, headBefore);
+      if (this.commitHook && recorded && recorded.length > 0) this.commitHook(recorded, headBefore);
       return { outcomes, recorded };
     });
     this.selectStream = db.prepare('SELECT * FROM events WHERE stream_id = ? ORDER BY revision');
@@ -189,7 +195,7 @@ export class SqliteEventStore implements EventStore {
     return this.walSync.afterCommit().then(
       () => {
         this.unsynced -= 1;
-        this.remember(recorded);
+        if (recorded) this.remember(recorded);
         let head = 0;
         outcomes.forEach((outcome, i) => {
           if (outcome instanceof WrongExpectedRevisionError) {
@@ -229,10 +235,10 @@ export class SqliteEventStore implements EventStore {
     { streamId, events, expected }: PendingAppend,
     recordedAt: string,
     written: Map<string, number>,
-    recorded: RecordedEvent[],
+    recorded: RecordedEvent[] | null,
   ): AppendResult | WrongExpectedRevisionError {
     const record = (event: SerialisedEvent, revision: number, position: number) =>
-      recorded.push({
+      recorded?.push({
         position,
         streamId,
         revision,
@@ -343,7 +349,9 @@ export class SqliteEventStore implements EventStore {
   subscribeToAll(options: SubscribeOptions, handler: EventHandler): Subscription {
     let stopped = false;
     const stopping = new AbortController();
+    this.subscribers += 1;
     const stop = () => {
+      if (!stopped) this.subscribers -= 1;
       stopped = true;
       stopping.abort();
     };
