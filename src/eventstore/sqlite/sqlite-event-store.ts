@@ -237,17 +237,11 @@ export class SqliteEventStore implements EventStore {
     written: Map<string, number>,
     recorded: RecordedEvent[] | null,
   ): AppendResult | WrongExpectedRevisionError {
+    // Parsed back (toRecorded), so what subscribers and projections see is exactly what a read returns.
     const record = (event: SerialisedEvent, revision: number, position: number) =>
-      recorded?.push({
-        position,
-        streamId,
-        revision,
-        type: event.type,
-        // Parsed back, so what subscribers and projections see is exactly what a read returns.
-        data: JSON.parse(event.data) as EventData,
-        metadata: JSON.parse(event.metadata) as EventData,
-        recordedAt,
-      });
+      recorded?.push(
+        toRecorded({ position, stream_id: streamId, revision, recorded_at: recordedAt, ...event }),
+      );
     let revision = written.get(streamId);
     let position = 0;
     let next = 0;
