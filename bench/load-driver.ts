@@ -6,7 +6,8 @@
  *
  *   child → parent  {type: 'ready', receiverUrl}      receiver listening on 127.0.0.1
  *   parent → child  {type: 'prepare', ...LoadPlan}     service up, endpoint on receiverUrl
- *   child → parent  {type: 'warmed'}                   keep-alive pool open, nothing timed yet
+ *   child → parent  {type: 'warmed'}                   keep-alive pool open and a warm-up run
+ *                                                       published and delivered, nothing timed yet
  *   parent → child  {type: 'go'}                       parent has read its CPU counters
  *   child → parent  {type: 'results', ...}             every webhook arrived; then the child exits
  *   child → parent  {type: 'failed', message}          at any point; then the child exits with 1
@@ -34,6 +35,8 @@ export interface LoadPlan {
   /** Events per second; event i is due at start + i * 1000 / rate ms. */
   rate: number;
   seconds: number;
+  /** Seconds published at the same rate before the timed run, not reported (JIT, caches, pools). */
+  warmupSeconds: number;
   /** Keep-alive connections to the service, all opened before the run. */
   sockets: number;
   /** Publish requests allowed in flight; past it the publisher falls behind its schedule. */
@@ -316,6 +319,9 @@ async function main(): Promise<void> {
     const { type: _type, ...plan } = await prepared;
     publisher = new Publisher(plan);
     await publisher.warm();
+    if (plan.warmupSeconds > 0) {
+      await run({ ...plan, seconds: plan.warmupSeconds }, publisher, receiver);
+    }
     const go = nextMessage('go');
     await send({ type: 'warmed' });
     await go;

@@ -1,10 +1,11 @@
 import 'reflect-metadata';
 import { INestApplication, LogLevel as NestLogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import type { NestExpressApplication } from '@nestjs/platform-express';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { AppModule } from './app.module';
 import { Resolver } from './delivery/http-sender';
 import { HttpExceptionFilter } from './common/http-exception.filter';
+import { createHttpAdapter, registerJsonBody } from './common/http-platform';
 import { ApiValidationPipe } from './common/validation.pipe';
 import { AppConfig, LOG_LEVELS } from './config/config';
 import { Engine, openEmbeddedEngine } from './engine/engine';
@@ -27,18 +28,12 @@ export async function createApp(
   overrides: AppOverrides = {},
 ): Promise<RunningApp> {
   const logger = LOG_LEVELS.slice(0, LOG_LEVELS.indexOf(config.logLevel) + 1) as NestLogLevel[];
-  const app = await NestFactory.create<NestExpressApplication>(
+  const app = await NestFactory.create<NestFastifyApplication>(
     AppModule.register(config, engine, overrides.resolver),
-    {
-      logger,
-      // JSON only: the API takes no forms, so no urlencoded parser runs on every request.
-      bodyParser: false,
-    },
+    createHttpAdapter(),
+    { logger, bodyParser: false },
   );
-  app.useBodyParser('json');
-  app.disable('x-powered-by');
-  // No ETag hashing of every response body: API answers are not cached conditionally.
-  app.set('etag', false);
+  registerJsonBody(app.getHttpAdapter().getInstance());
   app.useGlobalPipes(new ApiValidationPipe());
   app.useGlobalFilters(new HttpExceptionFilter());
   app.enableShutdownHooks(['SIGTERM', 'SIGINT'], { useProcessExit: true });

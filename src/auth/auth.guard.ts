@@ -8,7 +8,7 @@ import {
 } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { ApiBearerAuth } from '@nestjs/swagger';
-import type { Request } from 'express';
+import type { FastifyRequest } from 'fastify';
 import { insufficientScope, invalidToken, unauthorized } from '../common/errors';
 import { ApiInsufficientScopeError, ApiUnauthorizedErrors } from '../openapi/error-responses';
 import { Scope } from './access-token';
@@ -33,7 +33,7 @@ export const RequireScope = (scope: Scope) =>
     ApiInsufficientScopeError(scope, ACCEPTED_SCOPES[scope]),
   );
 
-type AuthenticatedRequest = Request & { principal?: Principal };
+type AuthenticatedRequest = FastifyRequest & { principal?: Principal };
 
 export const CurrentPrincipal = createParamDecorator(
   (_data: unknown, context: ExecutionContext): Principal => {

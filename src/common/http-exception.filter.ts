@@ -1,25 +1,20 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
-import type { Response } from 'express';
+import type { FastifyReply } from 'fastify';
 import { WrongExpectedRevisionError } from '../eventstore/event-store';
-import { ApiError, conflict, notFound, validationFailed } from './errors';
+import { ApiError, conflict, notFound } from './errors';
 
-interface BodyParserError {
-  type?: string;
-  status?: number;
-  body?: unknown;
-}
-
-/** body-parser's own errors (`http-errors`): too large, unsupported charset or encoding... */
-interface ClientHttpError extends Error {
-  status: number;
-  expose: boolean;
-}
-
-function isClientHttpError(error: unknown): error is ClientHttpError {
-  if (!(error instanceof Error)) return false;
-  const { status, expose } = error as Partial<ClientHttpError>;
-  return expose === true && typeof status === 'number' && status >= 400 && status < 500;
-}
+/** Fastify's client errors (body too large, media type...) carry their status. */
+const STATUS_NAMES: Record<number, string> = {
+  400: 'BadRequest',
+  405: 'MethodNotAllowed',
+  406: 'NotAcceptable',
+  408: 'RequestTimeout',
+  411: 'LengthRequired',
+  413: 'PayloadTooLarge',
+  414: 'URITooLong',
+  415: 'UnsupportedMediaType',
+  431: 'RequestHeaderFieldsTooLarge',
+};
 
 /**
  * Renders every error in the contract's shapes. Unknown errors become a bare 500 whose body
@@ -30,9 +25,9 @@ export class HttpExceptionFilter implements ExceptionFilter {
   private readonly logger = new Logger('HTTP');
 
   catch(exception: unknown, host: ArgumentsHost): void {
-    const response = host.switchToHttp().getResponse<Response>();
+    const reply = host.switchToHttp().getResponse<FastifyReply>();
     const error = this.toApiError(exception);
-    response.status(error.getStatus()).set(error.headers).json(error.body);
+    void reply.status(error.getStatus()).headers(error.headers).send(error.body);
   }
 
   private toApiError(exception: unknown): ApiError {
@@ -41,13 +36,6 @@ export class HttpExceptionFilter implements ExceptionFilter {
       return conflict('The resource was changed concurrently; retry the request');
     }
     if (exception instanceof HttpException) return this.fromHttpException(exception);
-    // Nest passes body-parser errors other than JSON syntax errors through unchanged.
-    if (isClientHttpError(exception)) {
-      return new ApiError(exception.status, {
-        error: exception.name.replace(/Error$/, ''),
-        detail: exception.message,
-      });
-    }
     this.logger.error(
       exception instanceof Error ? (exception.stack ?? exception.message) : String(exception),
     );
@@ -57,30 +45,11 @@ export class HttpExceptionFilter implements ExceptionFilter {
   private fromHttpException(exception: HttpException): ApiError {
     const status = exception.getStatus();
     if (status === 404) return notFound();
-    // body-parser errors reach Nest as HttpExceptions wrapping the parser's error.
-    const cause = exception.cause as BodyParserError | undefined;
-    const parserError = (cause ?? (exception.getResponse() as BodyParserError)) || {};
-    if (
-      status === 400 &&
-      (parserError.type === 'entity.parse.failed' || /JSON/i.test(exception.message))
-    ) {
-      return validationFailed([
-        { type: 'json_invalid', loc: ['body'], msg: 'Request body is not valid JSON' },
-      ]);
-    }
-    // The router could not percent-decode a path segment: a malformed path value like any other.
-    const undecodable = /^Failed to decode param '(.*)'$/s.exec(exception.message);
-    if (status === 400 && undecodable) {
-      return validationFailed([
-        {
-          type: 'value_error',
-          loc: ['path'],
-          msg: 'Path is not valid percent-encoding',
-          input: undecodable[1],
-        },
-      ]);
-    }
-    const name = exception.name.replace(/Exception$/, '');
+    // Fastify's own client errors reach Nest as bare HttpExceptions: name them by status.
+    const name =
+      exception.constructor === HttpException
+        ? (STATUS_NAMES[status] ?? 'BadRequest')
+        : exception.name.replace(/Exception$/, '');
     return new ApiError(status, { error: name, detail: exception.message });
   }
 }

@@ -71,7 +71,22 @@ export class ApiValidationPipe implements PipeTransform {
         },
       ]);
     }
-    const instance = plainToInstance(dto, value, { enableImplicitConversion: false }) as object;
+    // class-validator's whitelist misses this one key (its lookup finds Object.prototype).
+    if (Object.prototype.hasOwnProperty.call(value, '__proto__')) {
+      throw validationFailed([
+        {
+          type: 'extra_forbidden',
+          loc: [where, '__proto__'],
+          msg: 'Extra inputs are not permitted',
+          input: (value as Record<string, unknown>)['__proto__'],
+        },
+      ]);
+    }
+    // Query strings need class-transformer's conversions (see query.ts); bodies are JSON as is.
+    const instance =
+      metadata.type === 'body'
+        ? shallowInstance(dto as new () => object, value as Record<string, unknown>)
+        : (plainToInstance(dto, value, { enableImplicitConversion: false }) as object);
     const errors = await validate(instance, {
       whitelist: true,
       forbidNonWhitelisted: true,
@@ -119,6 +134,25 @@ function problemsOf(
     { type, loc, msg: type === 'extra_forbidden' ? 'Extra inputs are not permitted' : msg, input },
     ...nested,
   ];
+}
+
+/**
+ * The DTO instance class-validator checks: the class's defaults, then the input's own fields as
+ * they are. No deep copy (class-transformer's would walk a publish's whole `data`): no body DTO
+ * nests another or transforms a field. Keys are defined, not assigned, so a `__proto__` key
+ * could never replace the instance's prototype (the pipe refuses that key before).
+ */
+function shallowInstance(dto: new () => object, value: Record<string, unknown>): object {
+  const instance = new dto() as Record<string, unknown>;
+  for (const key of Object.keys(value)) {
+    Object.defineProperty(instance, key, {
+      value: value[key],
+      writable: true,
+      enumerable: true,
+      configurable: true,
+    });
+  }
+  return instance;
 }
 
 /** Iterative, so that measuring a hostile input cannot itself overflow the stack. */

@@ -5,6 +5,7 @@ import { performance } from 'node:perf_hooks';
 import { StringDecoder } from 'node:string_decoder';
 import { isGlobalAddress, parseIpLiteral } from '../ssrf/global-address';
 import { parseRetryAfter } from './retry-policy';
+import { WarmingHttpAgent, isAcceptedConnection } from './warm-agent';
 
 /**
  * The HTTP sender: one signed POST, never a redirect, bounded in time and in how much of the
@@ -21,9 +22,10 @@ export interface SendRequest {
   /**
    * Called once a request sent after this one to the same receiver can no longer overtake it:
    * when it has been written to a connection the receiver's application has taken (a pooled one,
-   * or a TLS one, whose handshake it answered). Not called on a new plain-http connection, whose
-   * data can wait in the accept queue while open connections are read: a caller keeping requests
-   * in order then waits for the outcome.
+   * a pre-opened spare, or a TLS one, whose handshake it answered). Not called on a brand-new
+   * plain-http connection, whose data can wait in the accept queue while open connections are
+   * read: a caller keeping requests in order then waits for the outcome. Spares (see
+   * WarmingHttpAgent) make that case rare.
    */
   onSentInOrder?: () => void;
 }
@@ -100,7 +102,7 @@ export class HttpSender {
       scheduling: 'lifo' as const,
       timeout: FREE_SOCKET_TIMEOUT_MS,
     };
-    this.httpAgent = new http.Agent(agentOptions);
+    this.httpAgent = new WarmingHttpAgent({ ...agentOptions, spareIdleMs: FREE_SOCKET_TIMEOUT_MS });
     this.httpsAgent = new https.Agent(agentOptions);
   }
 
@@ -307,11 +309,15 @@ export class HttpSender {
       };
 
       req.on('error', (error: NodeJS.ErrnoException) => {
-        const stale = req.reusedSocket && (error.code === 'ECONNRESET' || error.code === 'EPIPE');
+        const stale =
+          (req.reusedSocket || isAcceptedConnection(req.socket)) &&
+          (error.code === 'ECONNRESET' || error.code === 'EPIPE');
         finish({ kind: stale ? 'stale-socket' : 'error', error: errorText(error) });
       });
       req.once('finish', () => {
-        if (req.reusedSocket || target.secure) request.onSentInOrder?.();
+        if (req.reusedSocket || target.secure || isAcceptedConnection(req.socket)) {
+          request.onSentInOrder?.();
+        }
       });
       req.on('response', (res: IncomingMessage) => {
         this.readResponse(res, finish);

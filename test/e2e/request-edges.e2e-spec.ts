@@ -31,4 +31,20 @@ describe('request edge cases', () => {
       ],
     });
   });
+
+  it('treats a "__proto__" body field as an unknown field, not as the prototype', async () => {
+    // Written as text: an object literal's `__proto__` would set the prototype, not a key.
+    const raw =
+      '{"url":"https://hooks.example.com/a","format":"raw","events":["customer.created"],' +
+      '"__proto__":{"url":"https://evil.example.com/"}}';
+    const response = await t.http
+      .post('/api/webhooks/endpoints')
+      .set('Authorization', `Bearer ${token}`)
+      .set('Content-Type', 'application/json')
+      .send(raw)
+      .expect(422);
+    expect(response.body.detail).toEqual([
+      expect.objectContaining({ type: 'extra_forbidden', loc: ['body', '__proto__'] }),
+    ]);
+  });
 });
