@@ -8,7 +8,7 @@ import { HttpExceptionFilter } from './common/http-exception.filter';
 import { createHttpAdapter, registerJsonBody } from './common/http-platform';
 import { ApiValidationPipe } from './common/validation.pipe';
 import { AppConfig, LOG_LEVELS } from './config/config';
-import { Engine, openEmbeddedEngine } from './engine/engine';
+import { Engine, openEngine } from './engine/engine';
 import { buildOpenApiDocument, serveOpenApi } from './openapi/openapi';
 
 export interface AppOverrides {
@@ -21,12 +21,16 @@ export interface RunningApp {
   engine: Engine;
 }
 
-/** Builds the whole service on an opened engine; `main.ts` and the e2e tests share it. */
+/**
+ * Builds the whole service on an engine (by default the one the configuration selects);
+ * `main.ts` and the e2e tests share it.
+ */
 export async function createApp(
   config: AppConfig,
-  engine = openEmbeddedEngine(config.dataDir),
+  given?: Engine,
   overrides: AppOverrides = {},
 ): Promise<RunningApp> {
+  const engine = given ?? (await openEngine(config));
   const logger = LOG_LEVELS.slice(0, LOG_LEVELS.indexOf(config.logLevel) + 1) as NestLogLevel[];
   const app = await NestFactory.create<NestFastifyApplication>(
     AppModule.register(config, engine, overrides.resolver),

@@ -1,8 +1,8 @@
 import { AccessToken, SCOPES, Scope, TokenKind } from './auth/access-token';
 import { AccessTokensService } from './auth/access-tokens.service';
 import { isUuid } from './common/ids';
-import { ConfigError, loadConfig } from './config/config';
-import { openEmbeddedEngine } from './engine/engine';
+import { loadConfig } from './config/config';
+import { openEngine } from './engine/engine';
 
 const USAGE = `Usage: npm run --silent cli -- <command>
 
@@ -17,7 +17,8 @@ Commands:
       Revoke a token; requests made with it get 401 from then on.
 
 Scopes: ${SCOPES.join(', ')}
-Data directory: DATA_DIR (default ./data), the same as the service's.`;
+Storage: the service's own, from the same variables: DATA_DIR (default ./data), or
+MONGODB_URI and EVENTSTORE_CONNECTION_STRING for the production engines.`;
 
 class UsageError extends Error {}
 
@@ -123,7 +124,7 @@ async function run(argv: string[]): Promise<number> {
     return 0;
   }
   if (group !== 'token') throw new UsageError(`Unknown command "${group}"`);
-  const engine = openEmbeddedEngine(loadConfig().dataDir);
+  const engine = await openEngine(loadConfig());
   engine.projections.start();
   const tokens = new AccessTokensService(
     engine.eventStore,
@@ -170,9 +171,7 @@ run(process.argv.slice(2)).then(
       console.error(`Error: ${error.message}\n\n${USAGE}`);
       process.exit(2);
     }
-    console.error(
-      `Error: ${error instanceof Error && !(error instanceof ConfigError) ? error.message : String(error)}`,
-    );
+    console.error(`Error: ${error instanceof Error ? error.message : String(error)}`);
     process.exit(1);
   },
 );

@@ -80,4 +80,140 @@ describe('loadConfig', () => {
       /WEBHOOK_SECRET_GRACE_PERIOD/,
     );
   });
+
+  describe('engines', () => {
+    const problems = (env: Record<string, string>): string => {
+      try {
+        loadConfig(env);
+      } catch (error) {
+        expect(error).toBeInstanceOf(ConfigError);
+        return (error as ConfigError).message;
+      }
+      throw new Error('loadConfig accepted the configuration');
+    };
+
+    it('uses the embedded engine when neither server is configured', () => {
+      expect(loadConfig({}).engines).toEqual({ eventStoreDb: null, mongoDb: null });
+    });
+
+    it('reads MongoDB alone, with the default database', () => {
+      expect(
+        loadConfig({ MONGODB_URI: 'mongodb://db.internal:27017/?replicaSet=rs0' }).engines,
+      ).toEqual({
+        eventStoreDb: null,
+        mongoDb: {
+          uri: 'mongodb://db.internal:27017/?replicaSet=rs0',
+          database: 'rapidly_webhooks',
+        },
+      });
+    });
+
+    it('reads EventStoreDB with MongoDB, a stream prefix and a database', () => {
+      expect(
+        loadConfig({
+          EVENTSTORE_CONNECTION_STRING: 'esdb://es1:2113,es2:2113?tls=false',
+          EVENTSTORE_STREAM_PREFIX: 'eu-1.',
+          MONGODB_URI: 'mongodb+srv://app:s%40cret@cluster0.example.net/?retryWrites=true',
+          MONGODB_DATABASE: 'webhooks_eu',
+        }).engines,
+      ).toEqual({
+        eventStoreDb: {
+          connectionString: 'esdb://es1:2113,es2:2113?tls=false',
+          streamPrefix: 'eu-1.',
+        },
+        mongoDb: {
+          uri: 'mongodb+srv://app:s%40cret@cluster0.example.net/?retryWrites=true',
+          database: 'webhooks_eu',
+        },
+      });
+    });
+
+    it('refuses EventStoreDB without MongoDB, saying why and what to do', () => {
+      const message = problems({ EVENTSTORE_CONNECTION_STRING: 'esdb://localhost:2113?tls=false' });
+      expect(message).toContain('EVENTSTORE_CONNECTION_STRING is set but MONGODB_URI is not');
+      expect(message).toContain('set MONGODB_URI too');
+    });
+
+    it('refuses the companion variables without their engine', () => {
+      const message = problems({ EVENTSTORE_STREAM_PREFIX: 'a', MONGODB_DATABASE: 'b' });
+      expect(message).toContain(
+        'EVENTSTORE_STREAM_PREFIX is set but EVENTSTORE_CONNECTION_STRING is not',
+      );
+      expect(message).toContain('MONGODB_DATABASE is set but MONGODB_URI is not');
+    });
+
+    it('names a MONGODB_URI that is not a MongoDB connection string, without its password', () => {
+      const message = problems({ MONGODB_URI: 'postgres://app:hunter2@db:5432/x' });
+      expect(message).toContain(
+        'MONGODB_URI="postgres://app:***@db:5432/x": expected a mongodb:// or mongodb+srv:// connection string',
+      );
+      expect(message).not.toContain('hunter2');
+    });
+
+    it.each([
+      ['mongodb://', 'no host after mongodb://'],
+      ['mongodb://db:70000', 'port 70000 of "db:70000" is not between 1 and 65535'],
+      ['mongodb://db host', '"db host" is not a host name or host:port'],
+      ['mongodb+srv://a.example.net:27017', 'names exactly one host and no port'],
+      ['mongodb://app:p@ss@db', 'must be percent-encoded'],
+      ['mongodb://app:a:b@db', 'a ":" in the password must be percent-encoded as %3A'],
+    ])('explains the MONGODB_URI %s', (uri, explanation) => {
+      const message = problems({ MONGODB_URI: uri });
+      expect(message).toContain('MONGODB_URI=');
+      expect(message).toContain(explanation);
+      expect(message).not.toMatch(/p@ss|a:b@/);
+    });
+
+    it('names an EVENTSTORE_CONNECTION_STRING that is not esdb://, without its password', () => {
+      const message = problems({
+        EVENTSTORE_CONNECTION_STRING: 'https://admin:changeit@es:2113',
+        MONGODB_URI: 'mongodb://db',
+      });
+      expect(message).toContain(
+        'EVENTSTORE_CONNECTION_STRING="https://admin:***@es:2113": expected an esdb:// or esdb+discover:// connection string',
+      );
+      expect(message).not.toContain('changeit');
+    });
+
+    it.each([
+      ['esdb://', 'no host after esdb://'],
+      ['esdb://es:2113?tls', 'options must follow the hosts as ?key=value'],
+      ['esdb://admin@es:2113', 'credentials must be given as user:password@'],
+      ['esdb+discover://es:0', 'port 0 of "es:0" is not between 1 and 65535'],
+    ])('explains the EVENTSTORE_CONNECTION_STRING %s', (connectionString, explanation) => {
+      const message = problems({
+        EVENTSTORE_CONNECTION_STRING: connectionString,
+        MONGODB_URI: 'mongodb://db',
+      });
+      expect(message).toContain(explanation);
+    });
+
+    it('accepts the connection strings EventStoreDB documents', () => {
+      for (const connectionString of [
+        'esdb://localhost:2113?tls=false',
+        'esdb://admin:changeit@es1:2113,es2:2113,es3:2113?tls=true&nodePreference=leader',
+        'esdb+discover://cluster.example.com:2113/',
+      ]) {
+        expect(
+          loadConfig({
+            EVENTSTORE_CONNECTION_STRING: connectionString,
+            MONGODB_URI: 'mongodb://db',
+          }).engines.eventStoreDb?.connectionString,
+        ).toBe(connectionString);
+      }
+    });
+
+    it('checks the stream prefix and the database name', () => {
+      const message = problems({
+        EVENTSTORE_CONNECTION_STRING: 'esdb://es:2113?tls=false',
+        EVENTSTORE_STREAM_PREFIX: '$system',
+        MONGODB_URI: 'mongodb://db',
+        MONGODB_DATABASE: 'rapidly.webhooks',
+      });
+      expect(message).toContain('EVENTSTORE_STREAM_PREFIX="$system": expected 1 to 64 letters');
+      expect(message).toContain(
+        'MONGODB_DATABASE="rapidly.webhooks": a MongoDB database name cannot contain',
+      );
+    });
+  });
 });

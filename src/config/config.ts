@@ -4,6 +4,12 @@ import {
   parseDuration,
   parseDurationList,
 } from '../delivery/retry-policy';
+import {
+  Checked,
+  checkEventStoreConnectionString,
+  checkMongoUri,
+  maskCredentials,
+} from './connection-strings';
 
 /** Typed, validated runtime configuration. Every value comes from the environment. */
 export interface AppConfig {
@@ -14,7 +20,29 @@ export interface AppConfig {
   allowPrivateNetworks: boolean;
   logLevel: LogLevel;
   delivery: DeliveryConfig;
+  engines: EnginesConfig;
 }
+
+/** The production engines; with neither set, the embedded SQLite engine in `dataDir` is used. */
+export interface EnginesConfig {
+  /** The event store on EventStoreDB instead of SQLite (needs `mongoDb` for the read models). */
+  eventStoreDb: EventStoreDbConfig | null;
+  /** The read models on MongoDB instead of SQLite. */
+  mongoDb: MongoDbConfig | null;
+}
+
+export interface EventStoreDbConfig {
+  connectionString: string;
+  /** Namespaces this deployment's streams, so several can share one cluster. */
+  streamPrefix: string | undefined;
+}
+
+export interface MongoDbConfig {
+  uri: string;
+  database: string;
+}
+
+export const DEFAULT_MONGODB_DATABASE = 'rapidly_webhooks';
 
 export interface DeliveryConfig {
   /** Delays before each retry after the first attempt, in ms. */
@@ -41,16 +69,31 @@ type Env = Record<string, string | undefined>;
 
 type Parsed<T> = { value: T } | { error: string };
 
+/** Reads an optional variable: undefined when unset or invalid (the problem is recorded). */
+type ReadOptional = (
+  name: string,
+  check: (raw: string) => Checked,
+  show?: (raw: string) => string,
+) => string | undefined;
+
 export function loadConfig(env: Env = process.env): AppConfig {
   const problems: string[] = [];
-  const read = <T>(name: string, fallback: T, parse: (raw: string) => Parsed<T>): T => {
+  /** `show` turns a bad value into its quoted form for the message (connection strings masked). */
+  const read = <T>(
+    name: string,
+    fallback: T,
+    parse: (raw: string) => Parsed<T>,
+    show: (raw: string) => string = (raw) => raw,
+  ): T => {
     const raw = env[name]?.trim();
     if (raw === undefined || raw === '') return fallback;
     const parsed = parse(raw);
     if ('value' in parsed) return parsed.value;
-    problems.push(`${name}=${JSON.stringify(raw)}: ${parsed.error}`);
+    problems.push(`${name}=${JSON.stringify(show(raw))}: ${parsed.error}`);
     return fallback;
   };
+  const optional: ReadOptional = (name, check, show) =>
+    read<string | undefined>(name, undefined, check, show);
   const config: AppConfig = {
     port: read('PORT', 3000, parsePort),
     host: env.HOST?.trim() || '0.0.0.0',
@@ -64,9 +107,65 @@ export function loadConfig(env: Env = process.env): AppConfig {
       secretGracePeriodMs: read('WEBHOOK_SECRET_GRACE_PERIOD', 24 * 3600_000, duration),
       maxInFlight: read('WEBHOOK_MAX_IN_FLIGHT', 256, positiveInteger),
     },
+    engines: readEngines(env, optional, problems),
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
+}
+
+/**
+ * EVENTSTORE_CONNECTION_STRING needs MONGODB_URI: the SQLite read models follow the SQLite event
+ * log only, and replicas need read models they share. The companion variables need theirs.
+ */
+function readEngines(env: Env, optional: ReadOptional, problems: string[]): EnginesConfig {
+  const isSet = (name: string) => (env[name]?.trim() ?? '') !== '';
+  const connectionString = optional(
+    'EVENTSTORE_CONNECTION_STRING',
+    checkEventStoreConnectionString,
+    maskCredentials,
+  );
+  const streamPrefix = optional('EVENTSTORE_STREAM_PREFIX', checkStreamPrefix);
+  const uri = optional('MONGODB_URI', checkMongoUri, maskCredentials);
+  const database = optional('MONGODB_DATABASE', checkDatabaseName);
+
+  if (isSet('EVENTSTORE_CONNECTION_STRING') && !isSet('MONGODB_URI')) {
+    problems.push(
+      'EVENTSTORE_CONNECTION_STRING is set but MONGODB_URI is not: the read models of an ' +
+        'EventStoreDB event store live in MongoDB (set MONGODB_URI too, or unset ' +
+        'EVENTSTORE_CONNECTION_STRING for the embedded SQLite engine)',
+    );
+  }
+  if (isSet('EVENTSTORE_STREAM_PREFIX') && !isSet('EVENTSTORE_CONNECTION_STRING')) {
+    problems.push(
+      'EVENTSTORE_STREAM_PREFIX is set but EVENTSTORE_CONNECTION_STRING is not: the prefix ' +
+        'applies to EventStoreDB streams only',
+    );
+  }
+  if (isSet('MONGODB_DATABASE') && !isSet('MONGODB_URI')) {
+    problems.push('MONGODB_DATABASE is set but MONGODB_URI is not: set both, or neither');
+  }
+  return {
+    eventStoreDb: connectionString !== undefined ? { connectionString, streamPrefix } : null,
+    mongoDb: uri !== undefined ? { uri, database: database ?? DEFAULT_MONGODB_DATABASE } : null,
+  };
+}
+
+/** Stream names are `${prefix}${streamId}`; `$` starts EventStoreDB's system streams. */
+function checkStreamPrefix(raw: string): Checked {
+  return /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/.test(raw)
+    ? { value: raw }
+    : {
+        error:
+          'expected 1 to 64 letters, digits, "_", ".", ":" or "-", starting with a letter or digit',
+      };
+}
+
+/** MongoDB's rules for database names. */
+function checkDatabaseName(raw: string): Checked {
+  if (Buffer.byteLength(raw) > 63) return { error: 'a MongoDB database name has at most 63 bytes' };
+  return /[/\\. "$*<>:|?]/.test(raw)
+    ? { error: 'a MongoDB database name cannot contain any of / \\ . " $ * < > : | ? or a space' }
+    : { value: raw };
 }
 
 function parsePort(raw: string): Parsed<number> {

@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import { AccessTokensRepository } from '../auth/access-tokens.repository';
 import { SqliteAccessTokens } from '../auth/sqlite/sqlite-access-tokens';
 import { DeliveriesRepository } from '../deliveries/deliveries.repository';
@@ -13,6 +15,8 @@ import { CheckpointStore } from '../projections/checkpoints';
 import { ProjectionRunner } from '../projections/projection-runner';
 import { SqliteCheckpoints } from '../projections/sqlite/sqlite-checkpoints';
 import { SqliteProjectionRunner } from '../projections/sqlite/sqlite-projection-runner';
+import { AppConfig, EventStoreDbConfig, MongoDbConfig } from '../config/config';
+import { describeTarget } from '../eventstore/esdb/connection-target';
 
 /** One storage engine: the event store, the projections and every read-model repository. */
 export interface Engine {
@@ -60,4 +64,119 @@ export function openEmbeddedEngine(dataDir: string): Engine {
       db.close();
     },
   };
+}
+
+/**
+ * The engine the configuration asks for: neither production variable → the embedded engine;
+ * MONGODB_URI → the SQLite event store in `dataDir` with MongoDB read models; both → EventStoreDB
+ * with MongoDB read models. (EVENTSTORE_CONNECTION_STRING alone is refused by loadConfig.)
+ * An engine that cannot be reached fails here with a one-line message naming it and its hosts,
+ * never its credentials. The production adapters are loaded only when asked for, so the
+ * embedded default (the service's and the CLI's) never loads their drivers.
+ */
+export async function openEngine(config: AppConfig): Promise<Engine> {
+  const { eventStoreDb, mongoDb } = config.engines;
+  if (mongoDb === null) {
+    if (eventStoreDb !== null) {
+      throw new Error('EVENTSTORE_CONNECTION_STRING needs MONGODB_URI for the read models');
+    }
+    return openEmbeddedEngine(config.dataDir);
+  }
+  const eventStore =
+    eventStoreDb !== null
+      ? await connectEventStore(eventStoreDb)
+      : openSqliteEventStore(config.dataDir);
+  return openWithMongoReadModels(eventStore, mongoDb);
+}
+
+/** An event store opened on its own, with what the engine's description says of it. */
+export interface OpenedEventStore {
+  readonly store: EventStore;
+  readonly description: string;
+  close(): Promise<void>;
+}
+
+/** The SQLite event store alone (its read-model tables stay unused). */
+export function openSqliteEventStore(dataDir: string): OpenedEventStore {
+  const db = openSqliteDatabase(dataDir);
+  const store = new SqliteEventStore(db);
+  return {
+    store,
+    description: `SQLite in ${dataDir}`,
+    async close() {
+      await store.close();
+      db.close();
+    },
+  };
+}
+
+export async function connectEventStore(config: EventStoreDbConfig): Promise<OpenedEventStore> {
+  const { connectEventStoreDb } = await import('../eventstore/esdb/esdb-event-store');
+  const store = await connectEventStoreDb(config.connectionString, {
+    streamPrefix: config.streamPrefix,
+  }).catch((error: unknown) => {
+    throw startupError(error, 'EVENTSTORE_CONNECTION_STRING');
+  });
+  const prefix = config.streamPrefix ? ` (stream prefix "${config.streamPrefix}")` : '';
+  return {
+    store,
+    description: `EventStoreDB at ${describeTarget(config.connectionString)}${prefix}`,
+    close: () => store.close(),
+  };
+}
+
+/**
+ * MongoDB read models over an opened event store. Each process is its own replica: its id
+ * marks the projection lease and the due-work leases it holds, so releasing leases at start-up
+ * never ends another replica's (nor one held by a CLI run beside the service). Closing the engine closes the event store too; if MongoDB cannot be reached, the
+ * event store is closed before the error is thrown.
+ */
+export async function openWithMongoReadModels(
+  eventStore: OpenedEventStore,
+  config: MongoDbConfig,
+  replicaId = newReplicaId(),
+): Promise<Engine> {
+  try {
+    const { openMongoReadModels } = await import('../projections/mongo/mongo-read-models');
+    const readModels = await openMongoReadModels({
+      uri: config.uri,
+      database: config.database,
+      eventStore: eventStore.store,
+      replicaId,
+    }).catch((error: unknown) => {
+      throw startupError(error, 'MONGODB_URI');
+    });
+    return {
+      description: `event store: ${eventStore.description}; read models: ${readModels.description}`,
+      eventStore: eventStore.store,
+      projections: readModels.projections,
+      endpoints: readModels.endpoints,
+      accessTokens: readModels.accessTokens,
+      deliveries: readModels.deliveries,
+      dueWork: readModels.dueWork,
+      checkpoints: readModels.checkpoints,
+      async close() {
+        await readModels.close();
+        await eventStore.close();
+      },
+    };
+  } catch (error) {
+    // The first failure is the one to report, not a failure to close after it.
+    await eventStore.close().catch(() => undefined);
+    throw error;
+  }
+}
+
+/** Unique per process, and readable in a lease: which host and process holds it. */
+function newReplicaId(): string {
+  return `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
+}
+
+/**
+ * The adapter's own message (it names the engine and its hosts, never the credentials) on one
+ * line, with the variable to check: main.ts prints it as the single line of a failed start.
+ */
+function startupError(cause: unknown, variable: string): Error {
+  const message = cause instanceof Error ? cause.message : String(cause);
+  return new Error(`${message.replace(/\s*\n\s*/g, ' ').trim()} (check ${variable})`, { cause });
 }

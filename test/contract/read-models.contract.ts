@@ -22,6 +22,8 @@ import { Engine } from '../../src/engine/engine';
 import { executeOnStream } from '../../src/eventstore/command-execution';
 import { EventStore } from '../../src/eventstore/event-store';
 import { ContractStorage, Storages, within } from './contract-support';
+import { deliveriesContract } from './deliveries.contract';
+import { dueWorkContract } from './due-work.contract';
 
 const GRACE_MS = 60 * 60 * 1000;
 const BASE_TIME = Date.parse('2026-01-01T00:00:00.000Z');
@@ -117,7 +119,8 @@ function newestFirst<T extends { id: string; createdAt: string }>(a: T, b: T): n
 
 /**
  * The read-model repositories' contract (endpoints, access tokens) and the projection runner
- * feeding them, written once and run against every engine. Events go through the real write
+ * feeding them, written once and run against every engine; the deliveries and due-work contracts
+ * (deliveries.contract.ts, due-work.contract.ts) run with it. Events go through the real write
  * path (executeOnStream with the aggregates' own decide), then `projections.waitFor`.
  */
 export function readModelsContract(name: string, storage: ContractStorage): void {
@@ -446,4 +449,7 @@ export function readModelsContract(name: string, storage: ContractStorage): void
       });
     });
   });
+
+  deliveriesContract(name, storage);
+  dueWorkContract(name, storage);
 }

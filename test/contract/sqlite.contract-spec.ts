@@ -15,24 +15,10 @@ import { SqliteEventStore } from '../../src/eventstore/sqlite/sqlite-event-store
 import { SqliteProjection } from '../../src/projections/sqlite/sqlite-projection';
 import { SqliteProjectionRunner } from '../../src/projections/sqlite/sqlite-projection-runner';
 import { Received, Storages, within } from './contract-support';
-import { CONTRACT_ENGINES, sqliteStorage } from './engines';
-import { eventStoreContract } from './event-store.contract';
-import { readModelsContract } from './read-models.contract';
+import { sqliteStorage } from './engines';
 
-for (const engine of CONTRACT_ENGINES) {
-  const suites = () => {
-    eventStoreContract(engine.name, engine.storage);
-    readModelsContract(engine.name, engine.storage);
-  };
-  if (engine.available) {
-    suites();
-  } else {
-    console.log(
-      `Contract suites for ${engine.name} skipped: ${engine.skipReason ?? 'unavailable'}`,
-    );
-    describe.skip(engine.name, suites);
-  }
-}
+// The shared contract suites run for every engine in engines.contract-spec.ts; these are the
+// SQLite engine's own properties: one file shared by several processes.
 
 const decider = { evolve, initialState: null as Endpoint | null };
 
