@@ -18,6 +18,7 @@ import {
   revisionMatches,
 } from '../event-store';
 import { SqliteDatabase } from './sqlite-database';
+import { WalCheckpointer } from './wal-checkpointer';
 import { WalSync } from './wal-sync';
 
 interface EventRow {
@@ -59,6 +60,16 @@ const RECENT_EVENTS = 4096;
 const READ_BATCH = 500;
 /** How often a live reader looks for appends made by another process (the CLI). */
 const CROSS_PROCESS_POLL_MS = 100;
+/**
+ * Commits after which a busy store hands WAL checkpoints to a worker thread (WalCheckpointer).
+ * Short-lived users (the CLI, most tests) never start one.
+ */
+const BACKGROUND_CHECKPOINT_AFTER_COMMITS = 256;
+
+export interface SqliteEventStoreOptions {
+  /** Commits after which WAL checkpoints move to a worker thread; 0 starts it at once. */
+  backgroundCheckpointAfterCommits?: number;
+}
 
 /**
  * The embedded event store. Appends requested in the same tick of the event loop are written
@@ -81,6 +92,10 @@ export class SqliteEventStore implements EventStore {
   private subscribers = 0;
   /** This process's latest durable events, in position order (gaps where others appended). */
   private recent: RecordedEvent[] = [];
+  /** Copies the WAL into the database file off the event loop, once the store is busy. */
+  readonly checkpointer: WalCheckpointer;
+  private readonly checkpointAfter: number;
+  private commits = 0;
 
   /** Plucked: the stream's last revision, or null when it has no events. */
   private readonly currentRevision: Statement<[string], number | null>;
@@ -100,7 +115,14 @@ export class SqliteEventStore implements EventStore {
   private readonly selectAll: Statement<[number, number], EventRow>;
   private readonly selectHead: Statement<[], { head: number | null }>;
 
-  constructor(private readonly db: SqliteDatabase) {
+  constructor(
+    private readonly db: SqliteDatabase,
+    options: SqliteEventStoreOptions = {},
+  ) {
+    this.checkpointer = new WalCheckpointer(db);
+    this.checkpointAfter =
+      options.backgroundCheckpointAfterCommits ?? BACKGROUND_CHECKPOINT_AFTER_COMMITS;
+    if (this.checkpointAfter === 0) this.checkpointer.start();
     db.exec(`
       CREATE TABLE IF NOT EXISTS events (
         position INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -191,6 +213,7 @@ export class SqliteEventStore implements EventStore {
       return Promise.resolve();
     }
     const { outcomes, recorded } = written;
+    if (++this.commits === this.checkpointAfter) this.checkpointer.start();
     this.unsynced += 1;
     return this.walSync.afterCommit().then(
       () => {
@@ -454,6 +477,7 @@ export class SqliteEventStore implements EventStore {
     this.closed = true;
     if (this.queue.length > 0) await this.flush();
     await this.walSync.close();
+    await this.checkpointer.stop();
     if (this.pollTimer) clearInterval(this.pollTimer);
     this.pollTimer = undefined;
     // Release anything still waiting for an append that will never come.

@@ -1,0 +1,86 @@
+import Database from 'better-sqlite3';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DATABASE_FILE, SqliteDatabase, openSqliteDatabase } from './sqlite-database';
+import { SqliteEventStore } from './sqlite-event-store';
+
+describe('WAL checkpoints in a worker thread', () => {
+  let dir: string;
+  let db: SqliteDatabase;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'rapidly-checkpoint-'));
+    db = openSqliteDatabase(dir);
+  });
+  afterEach(() => {
+    if (db.open) db.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** One group commit of `count` appends, each to a new stream. */
+  const appendMany = (store: SqliteEventStore, round: number, count: number) =>
+    Promise.all(
+      Array.from({ length: count }, (_, i) =>
+        store.append(
+          `checkpointed-${round}-${i}`,
+          [{ type: 'Noted', data: { round, i, text: 'x'.repeat(200) } }],
+          'no_stream',
+        ),
+      ),
+    );
+
+  it('copies the WAL into the database file from the worker, and every event reads back after re-open', async () => {
+    const store = new SqliteEventStore(db, { backgroundCheckpointAfterCommits: 0 });
+    expect(store.checkpointer.running).toBe(true);
+    // The connection no longer checkpoints at SQLite's default of 1,000 pages.
+    expect(db.pragma('wal_autocheckpoint', { simple: true })).toBeGreaterThan(1000);
+    const before = statSync(join(dir, DATABASE_FILE)).size;
+    for (let round = 0; round < 5; round++) await appendMany(store, round, 200);
+
+    await store.checkpointer.checkpointNow();
+    expect(store.checkpointer.last).toEqual(
+      expect.objectContaining({ busy: 0, log: expect.any(Number) }),
+    );
+    expect(store.checkpointer.last!.checkpointed).toBe(store.checkpointer.last!.log);
+    expect(statSync(join(dir, DATABASE_FILE)).size).toBeGreaterThan(before);
+
+    await store.close();
+    expect(store.checkpointer.running).toBe(false);
+    expect(db.pragma('wal_autocheckpoint', { simple: true })).toBe(1000);
+    db.close();
+
+    const reopened = openSqliteDatabase(dir);
+    const again = new SqliteEventStore(reopened);
+    try {
+      const log = await again.readAll({ fromPosition: 0, maxCount: 10_000 });
+      expect(log.map((e) => `${String(e.data.round)}-${String(e.data.i)}`).sort()).toEqual(
+        Array.from({ length: 1000 }, (_, n) => `${Math.floor(n / 200)}-${n % 200}`).sort(),
+      );
+    } finally {
+      await again.close();
+      reopened.close();
+    }
+  });
+
+  it('starts the worker only once the store has made enough commits', async () => {
+    const store = new SqliteEventStore(db, { backgroundCheckpointAfterCommits: 3 });
+    try {
+      await store.append('a', [{ type: 'Noted', data: {} }], 'no_stream');
+      await store.append('b', [{ type: 'Noted', data: {} }], 'no_stream');
+      expect(store.checkpointer.running).toBe(false);
+      await store.append('c', [{ type: 'Noted', data: {} }], 'no_stream');
+      expect(store.checkpointer.running).toBe(true);
+      await store.checkpointer.checkpointNow();
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('never starts a worker for an in-memory database', async () => {
+    const memory = new Database(':memory:');
+    const store = new SqliteEventStore(memory, { backgroundCheckpointAfterCommits: 0 });
+    expect(store.checkpointer.running).toBe(false);
+    await store.close();
+    memory.close();
+  });
+});

@@ -1,0 +1,143 @@
+import { Logger } from '@nestjs/common';
+import { once } from 'node:events';
+import { Worker } from 'node:worker_threads';
+import { SqliteDatabase } from './sqlite-database';
+
+/** SQLite's own default: the connection checkpoints every time the WAL reaches this many pages. */
+const DEFAULT_AUTOCHECKPOINT_PAGES = 1000;
+/**
+ * While the worker runs, the connection checkpoints by itself only past this many pages (64 MB
+ * of 4 KiB pages): a safety net should the worker fall behind, never the usual path.
+ */
+const FALLBACK_AUTOCHECKPOINT_PAGES = 16_384;
+
+export interface CheckpointResult {
+  /** 1 when a reader or writer kept the checkpoint from finishing (it resumes next time). */
+  busy: number;
+  /** Frames in the WAL, and how many of them are now copied into the database file. */
+  log: number;
+  checkpointed: number;
+}
+
+type WorkerMessage =
+  ({ type: 'checkpointed' } & CheckpointResult) | { type: 'failed'; message: string };
+
+// Plain CommonJS run by the worker thread (eval: it needs no file of its own next to the compiled
+// code, and runs the same under ts-jest). Its own connection: better-sqlite3 is synchronous, so
+// the copy of WAL pages into the database file and the two fsyncs around it block this thread,
+// not the service's event loop. PASSIVE never waits for, nor blocks, the service's connection.
+const WORKER_SOURCE = `
+const { parentPort, workerData } = require('node:worker_threads');
+const Database = require(workerData.driver);
+const db = new Database(workerData.file, { timeout: workerData.busyTimeoutMs });
+db.pragma('synchronous = NORMAL');
+const run = () => {
+  try {
+    const [result] = db.pragma('wal_checkpoint(PASSIVE)');
+    parentPort.postMessage({ type: 'checkpointed', busy: result.busy, log: result.log, checkpointed: result.checkpointed });
+  } catch (error) {
+    parentPort.postMessage({ type: 'failed', message: String((error && error.message) || error) });
+  }
+};
+const timer = setInterval(run, workerData.intervalMs);
+parentPort.on('message', (message) => {
+  if (message === 'now') run();
+  if (message === 'stop') {
+    clearInterval(timer);
+    db.close();
+    parentPort.close();
+  }
+});
+`;
+
+/**
+ * Checkpoints the WAL (copies committed pages back into the database file, so the WAL can start
+ * over) from a worker thread, instead of SQLite doing it inside whichever commit crosses 1,000
+ * pages: under load that is several times a second, each time a few milliseconds of copying and
+ * two fsyncs on the event loop. With synchronous=NORMAL the worker's connection syncs the WAL
+ * before and the database file after each checkpoint, so durability is SQLite's own. If the
+ * worker fails, the connection goes back to checkpointing by itself.
+ */
+export class WalCheckpointer {
+  private readonly logger = new Logger('WalCheckpointer');
+  private worker: Worker | undefined;
+  private stopping: Promise<void> | undefined;
+  /** Checkpoints the worker reported, and the last one's figures (for tests and diagnostics). */
+  completed = 0;
+  last: CheckpointResult | undefined;
+  private readonly listeners = new Set<() => void>();
+
+  constructor(
+    private readonly db: SqliteDatabase,
+    private readonly intervalMs = 200,
+  ) {}
+
+  get running(): boolean {
+    return this.worker !== undefined && this.stopping === undefined;
+  }
+
+  start(): void {
+    if (this.worker || this.db.memory) return;
+    const worker = new Worker(WORKER_SOURCE, {
+      eval: true,
+      workerData: {
+        driver: require.resolve('better-sqlite3'),
+        file: this.db.name,
+        busyTimeoutMs: 10_000,
+        intervalMs: this.intervalMs,
+      },
+    });
+    worker.unref();
+    worker.on('message', (message: WorkerMessage) => this.received(message));
+    worker.on('error', (error) => this.fallBack(`the checkpoint worker failed: ${error.message}`));
+    worker.on('exit', () => {
+      if (this.worker === worker && !this.stopping) this.fallBack('the checkpoint worker exited');
+    });
+    this.worker = worker;
+    this.db.pragma(`wal_autocheckpoint = ${FALLBACK_AUTOCHECKPOINT_PAGES}`);
+  }
+
+  /** Asks for a checkpoint now and resolves once one has been reported (tests). */
+  checkpointNow(): Promise<void> {
+    if (!this.running) return Promise.reject(new Error('The checkpoint worker is not running'));
+    return new Promise((resolve) => {
+      this.listeners.add(resolve);
+      this.worker!.postMessage('now');
+    });
+  }
+
+  async stop(): Promise<void> {
+    const worker = this.worker;
+    if (!worker) return;
+    this.stopping ??= (async () => {
+      const exited = once(worker, 'exit');
+      // Referenced while it winds down: an unreferenced worker's exit would not keep us waiting.
+      worker.ref();
+      worker.postMessage('stop');
+      await exited;
+      if (this.db.open) this.db.pragma(`wal_autocheckpoint = ${DEFAULT_AUTOCHECKPOINT_PAGES}`);
+      this.worker = undefined;
+    })();
+    await this.stopping;
+    this.stopping = undefined;
+  }
+
+  private received(message: WorkerMessage): void {
+    if (message.type === 'failed') {
+      // e.g. SQLITE_BUSY past the timeout: the next interval tries again.
+      this.logger.warn(`WAL checkpoint failed: ${message.message}`);
+      return;
+    }
+    const { busy, log, checkpointed } = message;
+    this.completed += 1;
+    this.last = { busy, log, checkpointed };
+    for (const listener of [...this.listeners]) listener();
+    this.listeners.clear();
+  }
+
+  private fallBack(reason: string): void {
+    this.logger.error(`${reason}; the database connection checkpoints by itself again`);
+    this.worker = undefined;
+    if (this.db.open) this.db.pragma(`wal_autocheckpoint = ${DEFAULT_AUTOCHECKPOINT_PAGES}`);
+  }
+}
