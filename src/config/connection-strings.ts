@@ -1,11 +1,13 @@
 /**
- * Connection strings of the production engines: checked at start with messages that name the
- * mistake, and shown in logs and errors with their credentials masked.
+ * Connection strings of the production engines (`esdb://…`, `mongodb://…`): checked at start with
+ * messages that name the mistake, and never shown with their credentials, whether in a
+ * configuration error, a log line or a driver's error message. Both adapters use this module.
  */
 
 export type Checked = { value: string } | { error: string };
 
 interface Parts {
+  /** Lower-cased, e.g. `mongodb+srv`. */
   scheme: string;
   /** `user:password` (still percent-encoded), or undefined when there are none. */
   userInfo: string | undefined;
@@ -18,18 +20,19 @@ interface Parts {
 const SCHEME = /^([A-Za-z][A-Za-z0-9+.-]*):\/\//;
 
 /**
- * Splits `scheme://[userinfo@]hosts[/path][?query]`. The user info ends at the last `@`, so a
- * password with a stray `@`, `/` or `?` is still counted as credentials (and masked), never
- * shown as a host.
+ * Splits `scheme://[userinfo@]hosts[/path][?query]`, surrounding whitespace ignored. The user info
+ * ends at the last `@`, so a password with a stray `@`, `/` or `?` is still counted as credentials
+ * (and masked), never shown as a host.
  */
-function split(value: string): Parts | undefined {
+function split(connectionString: string): Parts | undefined {
+  const value = connectionString.trim();
   const scheme = SCHEME.exec(value);
   if (!scheme) return undefined;
   const afterScheme = value.slice(scheme[0].length);
   const at = afterScheme.lastIndexOf('@');
   const userInfo = at >= 0 ? afterScheme.slice(0, at) : undefined;
   const authority = at >= 0 ? afterScheme.slice(at + 1) : afterScheme;
-  const end = authority.search(/[/?]/);
+  const end = authority.search(/[/?#]/);
   return {
     scheme: scheme[1].toLowerCase(),
     userInfo,
@@ -40,8 +43,8 @@ function split(value: string): Parts | undefined {
 
 /**
  * The connection string with its password (or a user info without a colon, which may be a
- * token) replaced by `***`; safe to print. A value without a scheme has everything up to its
- * last `@` masked.
+ * token) replaced by `***`, for a configuration error that quotes a bad value. A value without a
+ * scheme has everything up to its last `@` masked.
  */
 export function maskCredentials(value: string): string {
   const parts = split(value);
@@ -49,10 +52,57 @@ export function maskCredentials(value: string): string {
     const at = value.lastIndexOf('@');
     return at >= 0 ? `***${value.slice(at)}` : value;
   }
-  if (parts.userInfo === undefined) return value;
+  if (parts.userInfo === undefined) return value.trim();
   const colon = parts.userInfo.indexOf(':');
   const user = colon >= 0 ? `${parts.userInfo.slice(0, colon)}:***` : '***';
   return `${parts.scheme}://${user}@${parts.hosts}${parts.rest}`;
+}
+
+/**
+ * `esdb://host:2113,other:2113`: the scheme and hosts only, for logs and error messages. Neither
+ * the credentials nor the path and options (which may hold secrets too) are shown.
+ */
+export function connectionTarget(connectionString: string): string {
+  const parts = split(connectionString);
+  return parts ? `${parts.scheme}://${parts.hosts}` : '(an unparseable connection string)';
+}
+
+/** The credentials in a connection string, as written and percent-decoded, longest first. */
+function credentialsIn(connectionString: string): string[] {
+  const value = connectionString.trim();
+  const parts = split(value);
+  const userInfo = parts ? parts.userInfo : value.slice(0, Math.max(value.lastIndexOf('@'), 0));
+  if (!userInfo) return [];
+  const colon = userInfo.indexOf(':');
+  // Without a colon, the whole user info may be a token.
+  const password = colon >= 0 ? userInfo.slice(colon + 1) : userInfo;
+  const secrets = new Set([userInfo, decode(userInfo), password, decode(password)]);
+  return [...secrets].filter((s) => s !== '').sort((a, b) => b.length - a.length);
+}
+
+function decode(value: string): string {
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    return value;
+  }
+}
+
+/**
+ * A message safe to show, whatever a driver put in it: the connection string replaced by its
+ * target (see connectionTarget), then every credential, raw or percent-decoded, by `***` (an
+ * error may quote the string, or the part of it it failed to parse).
+ */
+export function scrubCredentials(message: string, connectionString: string): string {
+  const raw = connectionString.trim();
+  // Drivers quote the string trimmed, sometimes without its trailing slashes.
+  const quoted = [raw, raw.replace(/\/+$/, '')].filter((s) => s !== '');
+  const target = connectionTarget(connectionString);
+  const withoutString = quoted.reduce((text, s) => text.split(s).join(target), message);
+  return credentialsIn(connectionString).reduce(
+    (text, secret) => text.split(secret).join('***'),
+    withoutString,
+  );
 }
 
 /** Characters that must be percent-encoded inside a user name or password. */
@@ -86,35 +136,50 @@ function checkHosts(hosts: string, scheme: string): string | undefined {
   return undefined;
 }
 
+/**
+ * A connection string of one of `schemes` (`expected` says which otherwise), with a well-formed
+ * user info and host list, and whatever else `problemOf` finds wrong with its parts.
+ */
+function checkConnectionString(
+  value: string,
+  schemes: readonly string[],
+  expected: string,
+  problemOf: (parts: Parts) => string | undefined,
+): Checked {
+  const parts = split(value);
+  if (!parts || !schemes.includes(parts.scheme)) return { error: `expected ${expected}` };
+  const problem =
+    checkUserInfo(parts.userInfo) ?? checkHosts(parts.hosts, parts.scheme) ?? problemOf(parts);
+  return problem ? { error: problem } : { value };
+}
+
 /** A MongoDB connection string: `mongodb://` or `mongodb+srv://` with at least one host. */
 export function checkMongoUri(value: string): Checked {
-  const parts = split(value);
-  if (!parts || (parts.scheme !== 'mongodb' && parts.scheme !== 'mongodb+srv')) {
-    return { error: 'expected a mongodb:// or mongodb+srv:// connection string' };
-  }
-  const problem =
-    checkUserInfo(parts.userInfo) ??
-    checkHosts(parts.hosts, parts.scheme) ??
-    (parts.scheme === 'mongodb+srv' && /[,:]/.test(parts.hosts)
-      ? 'a mongodb+srv:// connection string names exactly one host and no port'
-      : undefined);
-  return problem ? { error: problem } : { value };
+  return checkConnectionString(
+    value,
+    ['mongodb', 'mongodb+srv'],
+    'a mongodb:// or mongodb+srv:// connection string',
+    ({ scheme, hosts }) =>
+      scheme === 'mongodb+srv' && /[,:]/.test(hosts)
+        ? 'a mongodb+srv:// connection string names exactly one host and no port'
+        : undefined,
+  );
 }
 
 /** An EventStoreDB connection string: `esdb://` or `esdb+discover://` with at least one host. */
 export function checkEventStoreConnectionString(value: string): Checked {
-  const parts = split(value);
-  if (!parts || (parts.scheme !== 'esdb' && parts.scheme !== 'esdb+discover')) {
-    return { error: 'expected an esdb:// or esdb+discover:// connection string' };
-  }
-  const problem =
-    checkUserInfo(parts.userInfo) ??
-    (parts.userInfo !== undefined && !/^[^:]+:.+$/.test(parts.userInfo)
-      ? 'credentials must be given as user:password@'
-      : undefined) ??
-    checkHosts(parts.hosts, parts.scheme) ??
-    (parts.rest !== '' && !/^\/?(\?[^=&?]+=[^&?]+(&[^=&?]+=[^&?]+)*)?$/.test(parts.rest)
-      ? 'options must follow the hosts as ?key=value&key=value (e.g. ?tls=false)'
-      : undefined);
-  return problem ? { error: problem } : { value };
+  return checkConnectionString(
+    value,
+    ['esdb', 'esdb+discover'],
+    'an esdb:// or esdb+discover:// connection string',
+    ({ userInfo, rest }) => {
+      if (userInfo !== undefined && !/^[^:]+:.+$/.test(userInfo)) {
+        return 'credentials must be given as user:password@';
+      }
+      if (rest !== '' && !/^\/?(\?[^=&?]+=[^&?]+(&[^=&?]+=[^&?]+)*)?$/.test(rest)) {
+        return 'options must follow the hosts as ?key=value&key=value (e.g. ?tls=false)';
+      }
+      return undefined;
+    },
+  );
 }

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
+import { Logger } from '@nestjs/common';
 import { AccessTokensRepository } from '../auth/access-tokens.repository';
 import { SqliteAccessTokens } from '../auth/sqlite/sqlite-access-tokens';
 import { DeliveriesRepository } from '../deliveries/deliveries.repository';
@@ -16,7 +17,7 @@ import { ProjectionRunner } from '../projections/projection-runner';
 import { SqliteCheckpoints } from '../projections/sqlite/sqlite-checkpoints';
 import { SqliteProjectionRunner } from '../projections/sqlite/sqlite-projection-runner';
 import { AppConfig, EventStoreDbConfig, MongoDbConfig } from '../config/config';
-import { describeTarget } from '../eventstore/esdb/connection-target';
+import { connectionTarget, scrubCredentials } from '../config/connection-strings';
 
 /** One storage engine: the event store, the projections and every read-model repository. */
 export interface Engine {
@@ -110,17 +111,29 @@ export function openSqliteEventStore(dataDir: string): OpenedEventStore {
   };
 }
 
+/**
+ * EventStoreDB, checked to answer. Its subscriptions survive a lost connection by subscribing
+ * again with a growing delay; each drop is logged, so an outage shows while it lasts.
+ */
 export async function connectEventStore(config: EventStoreDbConfig): Promise<OpenedEventStore> {
   const { connectEventStoreDb } = await import('../eventstore/esdb/esdb-event-store');
+  const logger = new Logger('EventStoreDB');
   const store = await connectEventStoreDb(config.connectionString, {
     streamPrefix: config.streamPrefix,
+    onSubscriptionDropped: (error, retryInMs) => {
+      const reason = error instanceof Error ? error.message : String(error);
+      logger.warn(
+        `Subscription dropped, retrying in ${retryInMs} ms: ` +
+          scrubCredentials(reason, config.connectionString),
+      );
+    },
   }).catch((error: unknown) => {
-    throw startupError(error, 'EVENTSTORE_CONNECTION_STRING');
+    throw startupError(error, 'EVENTSTORE_CONNECTION_STRING', config.connectionString);
   });
   const prefix = config.streamPrefix ? ` (stream prefix "${config.streamPrefix}")` : '';
   return {
     store,
-    description: `EventStoreDB at ${describeTarget(config.connectionString)}${prefix}`,
+    description: `EventStoreDB at ${connectionTarget(config.connectionString)}${prefix}`,
     close: () => store.close(),
   };
 }
@@ -128,8 +141,9 @@ export async function connectEventStore(config: EventStoreDbConfig): Promise<Ope
 /**
  * MongoDB read models over an opened event store. Each process is its own replica: its id
  * marks the projection lease and the due-work leases it holds, so releasing leases at start-up
- * never ends another replica's (nor one held by a CLI run beside the service). Closing the engine closes the event store too; if MongoDB cannot be reached, the
- * event store is closed before the error is thrown.
+ * never ends another replica's (nor one held by a CLI run beside the service). Closing the
+ * engine closes the event store too; if MongoDB cannot be reached, the event store is closed
+ * before the error is thrown.
  */
 export async function openWithMongoReadModels(
   eventStore: OpenedEventStore,
@@ -144,7 +158,7 @@ export async function openWithMongoReadModels(
       eventStore: eventStore.store,
       replicaId,
     }).catch((error: unknown) => {
-      throw startupError(error, 'MONGODB_URI');
+      throw startupError(error, 'MONGODB_URI', config.uri);
     });
     return {
       description: `event store: ${eventStore.description}; read models: ${readModels.description}`,
@@ -173,10 +187,16 @@ function newReplicaId(): string {
 }
 
 /**
- * The adapter's own message (it names the engine and its hosts, never the credentials) on one
- * line, with the variable to check: main.ts prints it as the single line of a failed start.
+ * The adapter's own message (it names the engine and its hosts) on one line, with the variable
+ * to check: main.ts prints it as the single line of a failed start. The message is scrubbed once
+ * more, in case an error the adapter did not word quotes the connection string, and the original
+ * error is not kept as the cause: a driver's error may echo credentials, and whoever logs the
+ * error with its cause would print them.
  */
-function startupError(cause: unknown, variable: string): Error {
-  const message = cause instanceof Error ? cause.message : String(cause);
-  return new Error(`${message.replace(/\s*\n\s*/g, ' ').trim()} (check ${variable})`, { cause });
+function startupError(error: unknown, variable: string, connectionString: string): Error {
+  const message = error instanceof Error ? error.message : String(error);
+  const line = scrubCredentials(message, connectionString)
+    .replace(/\s*\n\s*/g, ' ')
+    .trim();
+  return new Error(`${line} (check ${variable})`);
 }

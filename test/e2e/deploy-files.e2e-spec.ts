@@ -3,8 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { loadConfig } from '../../src/config/config';
-import { describeTarget } from '../../src/eventstore/esdb/connection-target';
-import { mongoHosts } from '../../src/projections/mongo/mongo-uri';
+import { connectionTarget } from '../../src/config/connection-strings';
 
 /**
  * The deployment files cannot be run here (no Docker engine), so this checks what can be checked
@@ -179,8 +178,10 @@ describe('docker-compose.yml', () => {
     expect(engines.eventStoreDb).not.toBeNull();
     expect(engines.mongoDb).not.toBeNull();
     // Each connection string points at the compose service of its engine.
-    expect(describeTarget(engines.eventStoreDb!.connectionString)).toBe('esdb://eventstoredb:2113');
-    expect(mongoHosts(engines.mongoDb!.uri)).toBe('mongodb://mongodb:27017');
+    expect(connectionTarget(engines.eventStoreDb!.connectionString)).toBe(
+      'esdb://eventstoredb:2113',
+    );
+    expect(connectionTarget(engines.mongoDb!.uri)).toBe('mongodb://mongodb:27017');
     expect(engines.mongoDb!.uri).toContain('replicaSet=rs0');
     expect(webhooks.depends_on).toEqual({
       eventstoredb: { condition: 'service_healthy' },

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadConfig } from '../../src/config/config';
+import { AppConfig, loadConfig } from '../../src/config/config';
 import { openEngine } from '../../src/engine/engine';
 import {
   MAIN,
@@ -136,21 +136,33 @@ describe('engine selection', () => {
 
   describe('openEngine', () => {
     const mongoUri = async () =>
-      `mongodb://127.0.0.1:${await closedPort()}/?serverSelectionTimeoutMS=300`;
+      `mongodb://app:${PASSWORD}@127.0.0.1:${await closedPort()}/?serverSelectionTimeoutMS=300`;
+
+    /** The start-up error: its message, and no cause through which a logger could print more. */
+    async function failureOf(config: AppConfig): Promise<string> {
+      const error = await openEngine(config).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(error).toBeInstanceOf(Error);
+      expect((error as Error).cause).toBeUndefined();
+      expect((error as Error).message).not.toContain(PASSWORD);
+      return (error as Error).message;
+    }
 
     it('opens the SQLite event store in DATA_DIR for MONGODB_URI alone', async () => {
       const config = loadConfig({ DATA_DIR: dataDir, MONGODB_URI: await mongoUri() });
-      await expect(openEngine(config)).rejects.toThrow(/MongoDB at .*\(check MONGODB_URI\)$/);
+      expect(await failureOf(config)).toMatch(/MongoDB at .*\(check MONGODB_URI\)$/);
       expect(readdirSync(dataDir)).toContain('rapidly.db');
     });
 
     it('leaves DATA_DIR alone when the event store is EventStoreDB', async () => {
       const config = loadConfig({
         DATA_DIR: dataDir,
-        EVENTSTORE_CONNECTION_STRING: `esdb://127.0.0.1:${await closedPort()}?tls=false`,
+        EVENTSTORE_CONNECTION_STRING: `esdb://admin:${PASSWORD}@127.0.0.1:${await closedPort()}?tls=false`,
         MONGODB_URI: await mongoUri(),
       });
-      await expect(openEngine(config)).rejects.toThrow(
+      expect(await failureOf(config)).toMatch(
         /EventStoreDB at .*\(check EVENTSTORE_CONNECTION_STRING\)$/,
       );
       expect(readdirSync(dataDir)).toEqual([]);

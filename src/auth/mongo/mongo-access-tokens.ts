@@ -1,13 +1,11 @@
-import type { Collection, Db } from 'mongodb';
-import { RecordedEvent } from '../../eventstore/event-store';
-import { FoldedModel, Versioned, foldBatch } from '../../projections/mongo/guarded-writes';
-import { MongoProjection } from '../../projections/mongo/mongo-projection';
+import type { Db } from 'mongodb';
+import { FoldedProjection } from '../../projections/mongo/folded-projection';
+import { FoldedModel, Versioned } from '../../projections/mongo/guarded-writes';
 import {
   IndexSpec,
   NEWEST_FIRST,
   QuerySpec,
   SortedQuerySpec,
-  ensureIndexes,
 } from '../../projections/mongo/query-spec';
 import { ACCESS_TOKEN_STREAM_PREFIX, AccessToken, AccessTokenEvent, evolve } from '../access-token';
 import { AccessTokensRepository } from '../access-tokens.repository';
@@ -45,40 +43,26 @@ export const accessTokenModel: FoldedModel<AccessToken, AccessTokenDoc> = {
 };
 
 /** The access tokens read model in MongoDB: the projection and its queries. */
-export class MongoAccessTokens implements MongoProjection, AccessTokensRepository {
+export class MongoAccessTokens
+  extends FoldedProjection<AccessToken, AccessTokenDoc>
+  implements AccessTokensRepository
+{
   readonly name = 'access_tokens';
   readonly filter = { streamPrefixes: [ACCESS_TOKEN_STREAM_PREFIX] };
-  private readonly collection: Collection<AccessTokenDoc>;
 
   constructor(db: Db) {
-    this.collection = db.collection<AccessTokenDoc>(ACCESS_TOKENS_COLLECTION);
+    super(db, ACCESS_TOKENS_COLLECTION, accessTokenModel, ACCESS_TOKEN_INDEXES);
   }
 
-  async applyBatch(events: readonly RecordedEvent[]): Promise<void> {
-    await foldBatch(this.collection, accessTokenModel, events);
+  findByHash(tokenHash: string): Promise<AccessToken | null> {
+    return this.findOne(accessTokenQueries.byHash(tokenHash));
   }
 
-  async reset(): Promise<void> {
-    await this.collection.deleteMany({});
+  findById(id: string): Promise<AccessToken | null> {
+    return this.findOne(accessTokenQueries.byId(id));
   }
 
-  ensureIndexes(): Promise<void> {
-    return ensureIndexes(this.collection, ACCESS_TOKEN_INDEXES);
-  }
-
-  async findByHash(tokenHash: string): Promise<AccessToken | null> {
-    const doc = await this.collection.findOne(accessTokenQueries.byHash(tokenHash).filter);
-    return doc && accessTokenModel.fromDoc(doc);
-  }
-
-  async findById(id: string): Promise<AccessToken | null> {
-    const doc = await this.collection.findOne(accessTokenQueries.byId(id).filter);
-    return doc && accessTokenModel.fromDoc(doc);
-  }
-
-  async list(): Promise<AccessToken[]> {
-    const { filter, sort } = accessTokenQueries.all();
-    const docs = await this.collection.find(filter).sort(sort).toArray();
-    return docs.map(accessTokenModel.fromDoc);
+  list(): Promise<AccessToken[]> {
+    return this.findAll(accessTokenQueries.all());
   }
 }

@@ -1,5 +1,4 @@
 import type { AnyBulkWriteOperation, Collection, Db, Filter } from 'mongodb';
-import { offsetOf } from '../../common/pagination';
 import { WebhookEventType } from '../../common/webhook-event-types';
 import {
   WEBHOOK_EVENT_STREAM_PREFIX,
@@ -8,19 +7,15 @@ import {
   evolve,
 } from '../../delivery/webhook-event';
 import { RecordedEvent } from '../../eventstore/event-store';
-import {
-  FoldedModel,
-  Versioned,
-  foldBatch,
-  insertOnce,
-} from '../../projections/mongo/guarded-writes';
-import { MongoProjection } from '../../projections/mongo/mongo-projection';
+import { FoldedProjection } from '../../projections/mongo/folded-projection';
+import { FoldedModel, Versioned, insertOnce } from '../../projections/mongo/guarded-writes';
 import {
   IndexSpec,
   NEWEST_FIRST,
   QuerySpec,
   SortedQuerySpec,
   ensureIndexes,
+  findPage,
 } from '../../projections/mongo/query-spec';
 import {
   DeliveriesRepository,
@@ -214,15 +209,20 @@ export function deliveryDoc(recorded: RecordedEvent, state: WebhookEvent): Deliv
   };
 }
 
-/** The webhook events and deliveries read models in MongoDB. */
-export class MongoDeliveries implements MongoProjection, DeliveriesRepository {
+/**
+ * The webhook events and deliveries read models in MongoDB. The webhook events are the folded
+ * documents (`collection`); each attempt is inserted once into `deliveries`.
+ */
+export class MongoDeliveries
+  extends FoldedProjection<WebhookEvent, WebhookEventDoc>
+  implements DeliveriesRepository
+{
   readonly name = 'deliveries';
   readonly filter = { streamPrefixes: [WEBHOOK_EVENT_STREAM_PREFIX] };
-  private readonly events: Collection<WebhookEventDoc>;
   private readonly deliveries: Collection<DeliveryDoc>;
 
   constructor(db: Db) {
-    this.events = db.collection<WebhookEventDoc>(WEBHOOK_EVENTS_COLLECTION);
+    super(db, WEBHOOK_EVENTS_COLLECTION, webhookEventModel, WEBHOOK_EVENT_INDEXES);
     this.deliveries = db.collection<DeliveryDoc>(DELIVERIES_COLLECTION);
   }
 
@@ -230,33 +230,29 @@ export class MongoDeliveries implements MongoProjection, DeliveriesRepository {
    * The events first, then their attempts: an attempt is only listed with its event, and after a
    * crash in between the batch is applied again (the events' guards skip, the inserts do nothing).
    */
-  async applyBatch(batch: readonly RecordedEvent[]): Promise<void> {
-    const folded = await foldBatch(this.events, webhookEventModel, batch);
+  override async applyBatch(batch: readonly RecordedEvent[]): Promise<void> {
+    const folded = await this.fold(batch);
     const attempts: AnyBulkWriteOperation<DeliveryDoc>[] = folded.flatMap(({ event, state }) =>
       event.type === 'DeliveryAttempted' && state ? [insertOnce(deliveryDoc(event, state))] : [],
     );
     if (attempts.length > 0) await this.deliveries.bulkWrite(attempts, { ordered: false });
   }
 
-  async reset(): Promise<void> {
-    await Promise.all([this.deliveries.deleteMany({}), this.events.deleteMany({})]);
+  override async reset(): Promise<void> {
+    await Promise.all([this.deliveries.deleteMany({}), super.reset()]);
   }
 
-  async ensureIndexes(): Promise<void> {
-    await Promise.all([
-      ensureIndexes(this.events, WEBHOOK_EVENT_INDEXES),
-      ensureIndexes(this.deliveries, DELIVERY_INDEXES),
-    ]);
+  override async ensureIndexes(): Promise<void> {
+    await Promise.all([super.ensureIndexes(), ensureIndexes(this.deliveries, DELIVERY_INDEXES)]);
   }
 
-  async findEvent(id: string): Promise<WebhookEvent | null> {
-    const doc = await this.events.findOne(deliveryQueries.eventById(id).filter);
-    return doc && webhookEventModel.fromDoc(doc);
+  findEvent(id: string): Promise<WebhookEvent | null> {
+    return this.findOne(deliveryQueries.eventById(id));
   }
 
   async recentOutcomes(endpointId: string, count: number, since: string): Promise<boolean[]> {
     const { filter, sort } = deliveryQueries.recentOutcomes(endpointId, since);
-    const docs = await this.events
+    const docs = await this.collection
       .find(filter, { projection: { succeeded: 1 } })
       .sort(sort)
       .limit(count)
@@ -268,35 +264,20 @@ export class MongoDeliveries implements MongoProjection, DeliveriesRepository {
     query: WebhookEventListQuery,
   ): Promise<{ items: WebhookEvent[]; total: number }> {
     if (query.workspaceIds.length === 0) return { items: [], total: 0 };
-    const { filter, sort } = deliveryQueries.events(query);
-    const [total, docs] = await Promise.all([
-      this.events.countDocuments(filter),
-      this.events
-        .find(filter)
-        .sort(sort)
-        .skip(offsetOf(query.page))
-        .limit(query.page.limit)
-        .toArray(),
-    ]);
-    return { items: docs.map(webhookEventModel.fromDoc), total };
+    return this.findPage(deliveryQueries.events(query), query.page);
   }
 
   async list(query: DeliveryListQuery): Promise<{ items: Delivery[]; total: number }> {
     if (query.workspaceIds.length === 0) return { items: [], total: 0 };
-    const { filter, sort } = deliveryQueries.deliveries(query);
-    const [total, docs] = await Promise.all([
-      this.deliveries.countDocuments(filter),
-      this.deliveries
-        .find(filter)
-        .sort(sort)
-        .skip(offsetOf(query.page))
-        .limit(query.page.limit)
-        .toArray(),
-    ]);
+    const { docs, total } = await findPage(
+      this.deliveries,
+      deliveryQueries.deliveries(query),
+      query.page,
+    );
     // Each attempt shows its event as it is now (one read for the page).
     const ids = [...new Set(docs.map((d) => d.webhookEventId))];
-    const events = await this.events.find(deliveryQueries.eventsByIds(ids).filter).toArray();
-    const byId = new Map(events.map((doc) => [doc._id, webhookEventModel.fromDoc(doc)]));
+    const events = await this.findAll(deliveryQueries.eventsByIds(ids));
+    const byId = new Map(events.map((event) => [event.id, event]));
     const items = docs.flatMap((doc) => {
       const webhookEvent = byId.get(doc.webhookEventId);
       return webhookEvent ? [toDelivery(doc, webhookEvent)] : [];

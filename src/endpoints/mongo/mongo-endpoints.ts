@@ -1,14 +1,11 @@
-import type { Collection, Db } from 'mongodb';
-import { offsetOf } from '../../common/pagination';
-import { RecordedEvent } from '../../eventstore/event-store';
-import { FoldedModel, Versioned, foldBatch } from '../../projections/mongo/guarded-writes';
-import { MongoProjection } from '../../projections/mongo/mongo-projection';
+import type { Db } from 'mongodb';
+import { FoldedProjection } from '../../projections/mongo/folded-projection';
+import { FoldedModel, Versioned } from '../../projections/mongo/guarded-writes';
 import {
   IndexSpec,
   NEWEST_FIRST,
   QuerySpec,
   SortedQuerySpec,
-  ensureIndexes,
 } from '../../projections/mongo/query-spec';
 import { ENDPOINT_STREAM_PREFIX, Endpoint, EndpointEvent, evolve } from '../endpoint';
 import { EndpointListQuery, EndpointsRepository } from '../endpoints.repository';
@@ -64,37 +61,23 @@ export const endpointModel: FoldedModel<Endpoint, EndpointDoc> = {
 };
 
 /** The endpoints read model in MongoDB: the projection and its queries. */
-export class MongoEndpoints implements MongoProjection, EndpointsRepository {
+export class MongoEndpoints
+  extends FoldedProjection<Endpoint, EndpointDoc>
+  implements EndpointsRepository
+{
   readonly name = 'endpoints';
   readonly filter = { streamPrefixes: [ENDPOINT_STREAM_PREFIX] };
-  private readonly collection: Collection<EndpointDoc>;
 
   constructor(db: Db) {
-    this.collection = db.collection<EndpointDoc>(ENDPOINTS_COLLECTION);
+    super(db, ENDPOINTS_COLLECTION, endpointModel, ENDPOINT_INDEXES);
   }
 
-  async applyBatch(events: readonly RecordedEvent[]): Promise<void> {
-    await foldBatch(this.collection, endpointModel, events);
+  findById(id: string): Promise<Endpoint | null> {
+    return this.findOne(endpointQueries.byId(id));
   }
 
-  async reset(): Promise<void> {
-    await this.collection.deleteMany({});
-  }
-
-  ensureIndexes(): Promise<void> {
-    return ensureIndexes(this.collection, ENDPOINT_INDEXES);
-  }
-
-  async findById(id: string): Promise<Endpoint | null> {
-    const doc = await this.collection.findOne(endpointQueries.byId(id).filter);
-    return doc && endpointModel.fromDoc(doc);
-  }
-
-  async listForWorkspace(workspaceId: string): Promise<Endpoint[]> {
-    const docs = await this.collection
-      .find(endpointQueries.liveInWorkspace(workspaceId).filter)
-      .toArray();
-    return docs.map(endpointModel.fromDoc);
+  listForWorkspace(workspaceId: string): Promise<Endpoint[]> {
+    return this.findAll(endpointQueries.liveInWorkspace(workspaceId));
   }
 
   async list({
@@ -102,11 +85,6 @@ export class MongoEndpoints implements MongoProjection, EndpointsRepository {
     page,
   }: EndpointListQuery): Promise<{ items: Endpoint[]; total: number }> {
     if (workspaceIds.length === 0) return { items: [], total: 0 };
-    const { filter, sort } = endpointQueries.liveInWorkspaces(workspaceIds);
-    const [total, docs] = await Promise.all([
-      this.collection.countDocuments(filter),
-      this.collection.find(filter).sort(sort).skip(offsetOf(page)).limit(page.limit).toArray(),
-    ]);
-    return { items: docs.map(endpointModel.fromDoc), total };
+    return this.findPage(endpointQueries.liveInWorkspaces(workspaceIds), page);
   }
 }

@@ -5,25 +5,9 @@ import {
   jsonEvent,
 } from '@eventstore/db-client';
 import type { AllStreamRecordedEvent, Position } from '@eventstore/db-client';
-import { CatchUp, CatchUpOptions, ReconnectPolicy, catchUp, reconnectDelay } from './catch-up';
+import { CatchUp, CatchUpOptions, catchUp, reconnectDelay } from './catch-up';
 import { FakeEsdbClient } from './testing/fake-esdb-client';
-
-const FAST: ReconnectPolicy = { initialDelayMs: 1, maxDelayMs: 4 };
-const LIMIT_MS = 10_000;
-
-/** Resolves once `predicate` holds; the limit only turns a hang into a readable failure. */
-async function eventually(predicate: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + LIMIT_MS;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 1));
-  }
-}
-
-/** Lets every pending callback run a few times over. */
-async function settle(): Promise<void> {
-  for (let i = 0; i < 20; i++) await new Promise((resolve) => setImmediate(resolve));
-}
+import { FAST_RECONNECT, eventually, settle } from './testing/waiting';
 
 function deferred(): { promise: Promise<void>; resolve(): void } {
   let resolve = () => {};
@@ -61,7 +45,7 @@ describe('catchUp', () => {
       handle: (event) => {
         handled.push(event);
       },
-      reconnect: FAST,
+      reconnect: FAST_RECONNECT,
       onDrop: (error, retryInMs) => drops.push({ error, retryInMs }),
       ...overrides,
     });
@@ -130,7 +114,7 @@ describe('catchUp', () => {
     expect(positions(handled)).toEqual(positions(fake.log));
     expect(fake.subscribeCalls).toHaveLength(2);
     expect(fake.subscribeCalls[1].fromPosition).toEqual(fake.log[3].position);
-    expect(drops).toEqual([{ error: dropped, retryInMs: FAST.initialDelayMs }]);
+    expect(drops).toEqual([{ error: dropped, retryInMs: FAST_RECONNECT.initialDelayMs }]);
   });
 
   it('counts an event whose handler was running during a drop once it settles', async () => {

@@ -43,7 +43,9 @@ export interface CatchUpOptions<T> {
 export interface CatchUp {
   /** Stops after the event being handled, if any, and resolves once stopped. */
   stop(): Promise<void>;
-  /** Resolves once stopped; rejects with the error of `select` or `handle`, or a permanent error. */
+  /**
+   * Resolves once stopped; rejects with the error of `select` or `handle`, or a permanent error.
+   */
   readonly done: Promise<void>;
 }
 

@@ -9,27 +9,13 @@ import {
 } from '../event-store';
 import { EsdbEventStore, connectEventStoreDb } from './esdb-event-store';
 import { FakeEsdbClient } from './testing/fake-esdb-client';
+import { FAST_RECONNECT, eventually, settle } from './testing/waiting';
 
 /*
  * The adapter's own logic against FakeEsdbClient, an in-memory FAKE of the client methods it
  * uses. Whether a real EventStoreDB behaves as the fake assumes is what the contract suite in
  * test/contract proves, run against a server (EVENTSTORE_CONNECTION_STRING).
  */
-
-const LIMIT_MS = 10_000;
-const FAST = { initialDelayMs: 1, maxDelayMs: 4 };
-
-async function eventually(predicate: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + LIMIT_MS;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 1));
-  }
-}
-
-async function settle(): Promise<void> {
-  for (let i = 0; i < 20; i++) await new Promise((resolve) => setImmediate(resolve));
-}
 
 function event(type = 'Tested', data: Record<string, unknown> = {}): NewEvent {
   return { type, data: { id: randomUUID(), ...data } };
@@ -55,7 +41,7 @@ describe('EsdbEventStore (against FakeEsdbClient)', () => {
 
   beforeEach(() => {
     server = new FakeEsdbClient();
-    store = new EsdbEventStore(server, { streamPrefix: 'ns-', reconnect: FAST });
+    store = new EsdbEventStore(server, { streamPrefix: 'ns-', reconnect: FAST_RECONNECT });
   });
   afterEach(() => store.close());
 

@@ -8,6 +8,7 @@ import {
   isCommandError,
 } from '@eventstore/db-client';
 import type { AllStreamRecordedEvent, Direction, Position } from '@eventstore/db-client';
+import { connectionTarget, scrubCredentials } from '../../config/connection-strings';
 import {
   AppendResult,
   EventFilter,
@@ -31,7 +32,6 @@ import {
   reconnectDelay,
   sleep,
 } from './catch-up';
-import { describeTarget, redact } from './connection-target';
 import {
   StreamNamespace,
   isStoreEvent,
@@ -93,7 +93,10 @@ export class EsdbEventStore implements EventStore {
   private readonly closing = new AbortController();
   /** The newest position of this store's log known so far (appends, head reads, subscriptions). */
   private knownHead = 0;
-  /** Head reads have looked at every `$all` event up to here: no event of the store above knownHead. */
+  /**
+   * Head reads have looked at every `$all` event up to here: no event of the store sits above
+   * knownHead.
+   */
   private scannedThrough = 0;
   /** No event of the store sits at or below this position (learnt from reads of `$all`). */
   private emptyThrough = 0;
@@ -418,9 +421,9 @@ export async function connectEventStoreDb(
   connectionString: string,
   options: ConnectEventStoreDbOptions = {},
 ): Promise<EsdbEventStore> {
-  const target = describeTarget(connectionString);
+  const target = connectionTarget(connectionString);
   const reason = (error: unknown) =>
-    redact(error instanceof Error ? error.message : String(error), connectionString);
+    scrubCredentials(error instanceof Error ? error.message : String(error), connectionString);
   let client: EventStoreDBClient;
   try {
     client = EventStoreDBClient.connectionString(connectionString);

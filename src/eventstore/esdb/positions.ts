@@ -63,7 +63,10 @@ export function toPortPosition(position: Position): number {
   return Number(commit);
 }
 
-/** Where to read `$all` from to see the events after port position `position` (and, for reads, it). */
+/**
+ * Where to read `$all` from to see the events after port position `position` (and, for reads,
+ * that event itself).
+ */
 export function toReadPosition(position: number): ReadPosition {
   if (!Number.isSafeInteger(position) || position < 0) {
     throw new RangeError(`Invalid event store position ${position}: expected a safe integer >= 0`);

@@ -161,7 +161,7 @@ export async function foldBatch<State, Doc extends Versioned>(
 ): Promise<Folded<State>[]> {
   const keys = [...new Set(events.map((e) => model.keyOf(e)))];
   const stored = await collection.find({ _id: { $in: keys } } as Filter<Doc>).toArray();
-  const { folded, writes } = foldEvents(model, stored as unknown as Doc[], events);
+  const { folded, writes } = foldEvents(model, stored as Doc[], events);
   if (writes.length > 0) {
     await collection.bulkWrite(writes as AnyBulkWriteOperation<Doc>[], { ordered: false });
   }

@@ -121,6 +121,24 @@ describe('MongoProjectionRunner (lease port in memory, SQLite event store)', () 
     expect(b.order).toEqual(await positions('b-'));
   });
 
+  it('leaves no timer behind when an append wakes it before its periodic wake-up', async () => {
+    const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+    // A long lease: the periodic wake-up (a quarter of it) never comes during the test.
+    const runner = new MongoProjectionRunner(
+      store,
+      [new Recording('a', { streamPrefixes: ['a-'] })],
+      new MemoryLeases(record, 'r1', 60_000),
+      { pollMs: 10 },
+    );
+    runners.push(runner);
+    runner.start();
+    await runner.waitFor(await append(1, ['a-']));
+    const before = timers();
+    for (let i = 0; i < 30; i++) await runner.waitFor(await append(1, ['a-']));
+    // Each wake-up ends its periodic wait too: 30 of them would still be pending otherwise.
+    expect(timers() - before).toBeLessThan(5);
+  });
+
   it('resumes from the stored checkpoints after a restart, applying nothing twice', async () => {
     const a = new Recording('a', { streamPrefixes: ['a-'] });
     const first = replica('r1', [a]);

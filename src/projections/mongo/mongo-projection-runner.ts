@@ -48,7 +48,10 @@ export class MongoProjectionRunner implements ProjectionRunner {
   private readonly readFilter: EventFilter | undefined;
 
   private lease: HeldLease | undefined;
-  /** Until when the held lease is surely ours: the start of its last good renewal + a lease. */
+  /**
+   * Until when the held lease is surely ours: a lease after the request that took it or last
+   * renewed it was sent (the server started the lease later than that, never earlier).
+   */
   private leaseValidUntil = 0;
   private renewTimer: NodeJS.Timeout | undefined;
   private leaseLost = new AbortController();
@@ -122,7 +125,8 @@ export class MongoProjectionRunner implements ProjectionRunner {
   async rebuild(): Promise<void> {
     const wasStarted = this.started;
     await this.stopLoop();
-    this.hold(await this.leases.takeOverForRebuild());
+    const requested = Date.now();
+    this.hold(await this.leases.takeOverForRebuild(), requested);
     this.observed = 0;
     for (const projection of this.projections) await projection.reset();
     try {
@@ -158,13 +162,13 @@ export class MongoProjectionRunner implements ProjectionRunner {
         failures = 0;
         if (result === 'fenced') this.dropLease('the lease was taken over or could not be renewed');
         if (result !== 'caught-up') continue;
-        // Wakes up now and then without appends too, to notice a lease it could not renew. The
-        // wait is aborted either way, so it leaves nothing registered in the store.
+        // Wakes up now and then without appends too, to notice a lease it could not renew. Both
+        // waits are aborted once either ends, so neither leaves a listener or a timer behind.
         const woken = new AbortController();
         const signal = AbortSignal.any([this.stopping.signal, this.leaseLost.signal, woken.signal]);
         await Promise.race([
           this.store.waitForAppend(this.observed, signal),
-          this.pause(this.leases.leaseMs / 4),
+          this.pause(this.leases.leaseMs / 4, signal),
         ]);
         woken.abort();
       } catch (error) {
@@ -231,16 +235,18 @@ export class MongoProjectionRunner implements ProjectionRunner {
   }
 
   private async tryTakeLease(): Promise<boolean> {
+    const requested = Date.now();
     const taken = await this.leases.take();
     if (!taken) return false;
-    this.hold(taken);
+    this.hold(taken, requested);
     this.logger.log(`Applying the projections (fencing token ${taken.token})`);
     return true;
   }
 
-  private hold(lease: HeldLease): void {
+  /** `requested`: when the request that took the lease was sent. */
+  private hold(lease: HeldLease, requested: number): void {
     this.lease = lease;
-    this.leaseValidUntil = Date.now() + this.leases.leaseMs;
+    this.leaseValidUntil = requested + this.leases.leaseMs;
     this.leaseLost = new AbortController();
     clearInterval(this.renewTimer);
     this.renewTimer = setInterval(() => void this.renew(), this.leases.leaseMs / 4);
@@ -323,9 +329,8 @@ export class MongoProjectionRunner implements ProjectionRunner {
     for (const waiter of this.waiters.splice(0)) waiter.reject(error);
   }
 
-  /** Sleeps, cut short by stop(). */
-  private pause(ms: number): Promise<void> {
-    const signal = this.stopping.signal;
+  /** Sleeps, cut short by stop(), or by `signal` when given (it must follow stop() too). */
+  private pause(ms: number, signal: AbortSignal = this.stopping.signal): Promise<void> {
     if (signal.aborted) return Promise.resolve();
     return new Promise((resolve) => {
       const timer = setTimeout(done, ms);

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { MongoClient } from 'mongodb';
+import { connectionTarget, scrubCredentials } from '../../config/connection-strings';
 import { AccessTokensRepository } from '../../auth/access-tokens.repository';
 import { MongoAccessTokens } from '../../auth/mongo/mongo-access-tokens';
 import { DeliveriesRepository } from '../../deliveries/deliveries.repository';
@@ -14,7 +15,6 @@ import { ProjectionRunner } from '../projection-runner';
 import { MongoCheckpoints } from './mongo-checkpoints';
 import { MongoProjectionRunner } from './mongo-projection-runner';
 import { MongoProjectionLeases } from './projection-lease';
-import { mongoHosts, withoutCredentials } from './mongo-uri';
 
 export interface MongoReadModels {
   projections: ProjectionRunner;
@@ -53,7 +53,7 @@ export async function openMongoReadModels(
 ): Promise<MongoReadModels> {
   const { uri, database, eventStore } = options;
   const replicaId = options.replicaId ?? randomUUID();
-  const where = `${mongoHosts(uri)}, database ${database}`;
+  const where = `${connectionTarget(uri)}, database ${database}`;
   let client: MongoClient | undefined;
   try {
     client = new MongoClient(uri, {
@@ -91,7 +91,7 @@ export async function openMongoReadModels(
     await client?.close().catch(() => undefined);
     const reason = error instanceof Error ? error.message : String(error);
     throw new Error(
-      `Cannot open the read models in MongoDB at ${where}: ${withoutCredentials(reason, uri)}`,
+      `Cannot open the read models in MongoDB at ${where}: ${scrubCredentials(reason, uri)}`,
     );
   }
 }

@@ -1,4 +1,5 @@
-import type { Collection, Document, Filter, IndexDescription } from 'mongodb';
+import type { Collection, Document, Filter, IndexDescription, WithId } from 'mongodb';
+import { PageRequest, offsetOf } from '../../common/pagination';
 
 /** One index of a collection, declared as data so a spec can check it against every query. */
 export interface IndexSpec extends IndexDescription {
@@ -32,4 +33,17 @@ export async function ensureIndexes<T extends Document>(
   indexes: readonly IndexSpec[],
 ): Promise<void> {
   if (indexes.length > 0) await collection.createIndexes([...indexes]);
+}
+
+/** One page of a list, and how many documents the whole list holds. */
+export async function findPage<T extends Document>(
+  collection: Collection<T>,
+  { filter, sort }: SortedQuerySpec<T>,
+  page: PageRequest,
+): Promise<{ docs: WithId<T>[]; total: number }> {
+  const [total, docs] = await Promise.all([
+    collection.countDocuments(filter),
+    collection.find(filter).sort(sort).skip(offsetOf(page)).limit(page.limit).toArray(),
+  ]);
+  return { docs, total };
 }
