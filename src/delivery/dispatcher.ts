@@ -37,7 +37,6 @@ const LEASE_MARGIN_MS = 20_000;
 const IDLE_POLL_MS = 1000;
 
 const decider = { evolve, initialState: null as WebhookEvent | null };
-const WOKEN = 'woken';
 
 /**
  * Claims due attempts with a lease, sends them signed, and records each attempt as an event on
@@ -52,6 +51,7 @@ export class Dispatcher {
   private stopped = true;
   private loop: Promise<void> | undefined;
   private wake: (() => void) | undefined;
+  private appendWait: { head: number; promise: Promise<void> } | undefined;
   private readonly sending = new Set<Promise<void>>();
   /** Per endpoint, the latest first attempt launched: the next one goes out after it. */
   private readonly lastFirstAttempt = new Map<string, Promise<void>>();
@@ -102,10 +102,8 @@ export class Dispatcher {
       Math.min(IDLE_POLL_MS, next === null ? IDLE_POLL_MS : next - Date.now()),
     );
     let timer: NodeJS.Timeout | undefined;
-    // Aborted below: a wait that lost the race must not stay registered until the next append.
-    const woken = new AbortController();
     await Promise.race([
-      this.ports.store.waitForAppend(head, woken.signal),
+      this.appendAfter(head),
       new Promise<void>((resolve) => {
         // Deferred to the check phase: the sends finishing in one I/O phase free their slots
         // together and are refilled by one claim, not one claim each.
@@ -113,9 +111,26 @@ export class Dispatcher {
         timer = setTimeout(resolve, delay);
       }),
     ]);
-    woken.abort(WOKEN); // an explicit reason: abort() alone builds a DOMException each time
     clearTimeout(timer);
     this.wake = undefined;
+  }
+
+  /**
+   * Resolves once the log moves past `head`. A wait that loses the race in `sleep` stays
+   * registered and serves the next sleep at the same head, so there is only ever one, and
+   * none is cancelled and re-registered on every wake-up (the store releases the last one
+   * when it closes).
+   */
+  private appendAfter(head: number): Promise<void> {
+    if (this.appendWait?.head !== head) {
+      const promise = this.ports.store.waitForAppend(head);
+      const wait = { head, promise };
+      this.appendWait = wait;
+      void promise.then(() => {
+        if (this.appendWait === wait) this.appendWait = undefined;
+      });
+    }
+    return this.appendWait!.promise;
   }
 
   private launch(work: DueWork): void {

@@ -31,8 +31,10 @@ export class SqliteDueWork implements SqliteProjection, DueWorkQueue {
   private readonly upsert: Statement<[string, string, number, number, number]>;
   private readonly reschedule: Statement<[number, string]>;
   private readonly remove: Statement<[string]>;
-  private readonly selectDue: Statement<[number, number, number, number], DueRow>;
-  private readonly lease: Statement<[number, string]>;
+  private readonly leaseDue: Statement<
+    [{ now: number; until: number; head: number; limit: number }],
+    DueRow & { due_at: number; seq: number }
+  >;
   private readonly anyDue: Statement<[number, number, number], number>;
   private readonly selectNextDue: Statement<[{ head: number }], { next: number | null }>;
   private readonly claimDue: (now: number, limit: number, leaseMs: number) => DueWork[];
@@ -55,11 +57,15 @@ export class SqliteDueWork implements SqliteProjection, DueWorkQueue {
       'UPDATE due_work SET due_at = ?, attempts_made = attempts_made + 1, lease_until = 0 WHERE webhook_event_id = ?',
     );
     this.remove = db.prepare('DELETE FROM due_work WHERE webhook_event_id = ?');
-    this.selectDue = db.prepare(
-      `SELECT webhook_event_id, endpoint_id, attempts_made FROM due_work
-       WHERE due_at <= ? AND lease_until <= ? AND seq <= ? ORDER BY due_at, seq LIMIT ?`,
+    // One statement, so one implicit transaction: pick the oldest due items and lease them.
+    // RETURNING comes in no particular order; claim() sorts.
+    this.leaseDue = db.prepare(
+      `UPDATE due_work SET lease_until = @until WHERE webhook_event_id IN (
+         SELECT webhook_event_id FROM due_work
+         WHERE due_at <= @now AND lease_until <= @now AND seq <= @head
+         ORDER BY due_at, seq LIMIT @limit)
+       RETURNING webhook_event_id, endpoint_id, attempts_made, due_at, seq`,
     );
-    this.lease = db.prepare('UPDATE due_work SET lease_until = ? WHERE webhook_event_id = ?');
     this.anyDue = db
       .prepare<[number, number, number], number>(
         'SELECT 1 FROM due_work WHERE due_at <= ? AND lease_until <= ? AND seq <= ? LIMIT 1',
@@ -75,15 +81,15 @@ export class SqliteDueWork implements SqliteProjection, DueWorkQueue {
           ORDER BY due_at, seq LIMIT 1),
          ${Number.MAX_SAFE_INTEGER})`,
     );
-    this.claimDue = db.transaction((now: number, limit: number, leaseMs: number) => {
-      const rows = this.selectDue.all(now, now, this.durableHead(), limit);
-      for (const row of rows) this.lease.run(now + leaseMs, row.webhook_event_id);
-      return rows.map((r) => ({
-        webhookEventId: r.webhook_event_id,
-        endpointId: r.endpoint_id,
-        attemptsMade: r.attempts_made,
-      }));
-    }).immediate;
+    this.claimDue = (now: number, limit: number, leaseMs: number) =>
+      this.leaseDue
+        .all({ now, until: now + leaseMs, head: this.durableHead(), limit })
+        .sort((a, b) => a.due_at - b.due_at || a.seq - b.seq)
+        .map((r) => ({
+          webhookEventId: r.webhook_event_id,
+          endpointId: r.endpoint_id,
+          attemptsMade: r.attempts_made,
+        }));
   }
 
   apply(recorded: RecordedEvent): void {
