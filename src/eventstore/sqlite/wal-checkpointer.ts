@@ -80,6 +80,9 @@ export class WalCheckpointer {
     if (this.worker || this.db.memory) return;
     const worker = new Worker(WORKER_SOURCE, {
       eval: true,
+      // Not the process's own flags: a preload given as a relative path (`node -r ./apm.js`)
+      // or a profiler flag has no business in this thread, and the former would fail it.
+      execArgv: [],
       workerData: {
         driver: require.resolve('better-sqlite3'),
         file: this.db.name,
