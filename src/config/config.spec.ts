@@ -180,6 +180,10 @@ describe('loadConfig', () => {
       ['esdb://es:2113?tls', 'options must follow the hosts as ?key=value'],
       ['esdb://admin@es:2113', 'credentials must be given as user:password@'],
       ['esdb+discover://es:0', 'port 0 of "es:0" is not between 1 and 65535'],
+      [
+        'esdb://es:2113?tls=false&throwOnAppendFailure=false',
+        'throwOnAppendFailure=false is not supported',
+      ],
     ])('explains the EVENTSTORE_CONNECTION_STRING %s', (connectionString, explanation) => {
       const message = problems({
         EVENTSTORE_CONNECTION_STRING: connectionString,

@@ -179,6 +179,11 @@ export function checkEventStoreConnectionString(value: string): Checked {
       if (rest !== '' && !/^\/?(\?[^=&?]+=[^&?]+(&[^=&?]+=[^&?]+)*)?$/.test(rest)) {
         return 'options must follow the hosts as ?key=value&key=value (e.g. ?tls=false)';
       }
+      // The event store relies on failed appends throwing: with this option the 6.x client
+      // reports conflicts as results, and with a wrong current revision.
+      if (/[?&]throwOnAppendFailure=false(&|$)/i.test(rest)) {
+        return 'throwOnAppendFailure=false is not supported: the event store needs failed appends to throw';
+      }
       return undefined;
     },
   );
