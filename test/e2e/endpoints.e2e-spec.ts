@@ -235,7 +235,7 @@ describe('endpoints API', () => {
       }
     });
 
-    it('answers 413 for a body over the size limit and 415 for an unknown charset', async () => {
+    it('answers 413 for a body over the size limit, 415 for another media type, charset or encoding', async () => {
       const large = await t.http
         .post(BASE)
         .set(bearer(token))
@@ -249,6 +249,25 @@ describe('endpoints API', () => {
         .send(JSON.stringify(validBody()));
       expect(charset.status).toBe(415);
       expect(charset.body).toEqual({ error: 'UnsupportedMediaType', detail: expect.any(String) });
+      const form = await t.http
+        .post(BASE)
+        .set(bearer(token))
+        .set('Content-Type', 'application/x-www-form-urlencoded')
+        .send('url=https%3A%2F%2Fexample.com%2F');
+      expect(form.status).toBe(415);
+      expect(form.body).toEqual({
+        error: 'UnsupportedMediaType',
+        detail:
+          'Unsupported Media Type: send the body as JSON, with Content-Type: application/json',
+      });
+      const gzip = await t.http
+        .post(BASE)
+        .set(bearer(token))
+        .set('Content-Type', 'application/json')
+        .set('Content-Encoding', 'gzip')
+        .send(JSON.stringify(validBody()));
+      expect(gzip.status).toBe(415);
+      expect(gzip.body.detail).toMatch(/Content-Encoding "gzip" is not supported/);
     });
 
     it('names every missing required field', async () => {
