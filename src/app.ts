@@ -5,7 +5,7 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { AppModule } from './app.module';
 import { Resolver } from './delivery/http-sender';
 import { HttpExceptionFilter } from './common/http-exception.filter';
-import { createHttpAdapter, registerJsonBody } from './common/http-platform';
+import { createHttpAdapter } from './common/http-platform';
 import { ApiValidationPipe } from './common/validation.pipe';
 import { AppConfig, LOG_LEVELS } from './config/config';
 import { Engine, openEngine } from './engine/engine';
@@ -37,7 +37,6 @@ export async function createApp(
     createHttpAdapter(),
     { logger, bodyParser: false },
   );
-  registerJsonBody(app.getHttpAdapter().getInstance());
   app.useGlobalPipes(new ApiValidationPipe());
   app.useGlobalFilters(new HttpExceptionFilter());
   app.enableShutdownHooks(['SIGTERM', 'SIGINT'], { useProcessExit: true });

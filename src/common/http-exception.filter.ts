@@ -50,11 +50,6 @@ export class HttpExceptionFilter implements ExceptionFilter {
       exception.constructor === HttpException
         ? (STATUS_NAMES[status] ?? 'BadRequest')
         : exception.name.replace(/Exception$/, '');
-    // Fastify refuses a body of a type it has no parser for before any handler runs.
-    const detail =
-      status === 415 && exception.constructor === HttpException
-        ? 'Unsupported Media Type: send the body as JSON, with Content-Type: application/json'
-        : exception.message;
-    return new ApiError(status, { error: name, detail });
+    return new ApiError(status, { error: name, detail: exception.message });
   }
 }

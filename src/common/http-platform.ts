@@ -15,7 +15,7 @@ const MAX_PARAM_LENGTH = 2048;
  * valid percent-encoding a 422 too.
  */
 export function createHttpAdapter(): FastifyAdapter {
-  return new FastifyAdapter({
+  const adapter = new FastifyAdapter({
     bodyLimit: BODY_LIMIT_BYTES,
     routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
     frameworkErrors: (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
@@ -26,10 +26,12 @@ export function createHttpAdapter(): FastifyAdapter {
       void reply.status(bad.getStatus()).send(bad.body);
     },
   });
+  registerJsonBody(adapter.getInstance());
+  return adapter;
 }
 
 /** Replaces Fastify's body parsers with the JSON-only one described above. */
-export function registerJsonBody(instance: FastifyInstance): void {
+function registerJsonBody(instance: FastifyInstance): void {
   instance.removeAllContentTypeParsers();
   instance.addContentTypeParser(
     'application/json',
@@ -49,7 +51,14 @@ export function registerJsonBody(instance: FastifyInstance): void {
       }
     },
   );
-  // Anything else with a body: Fastify answers 415 through the exception filter.
+  // Any other media type with a body.
+  instance.addContentTypeParser('*', (_request: FastifyRequest, _payload, done) =>
+    done(
+      unsupported(
+        'Unsupported Media Type: send the body as JSON, with Content-Type: application/json',
+      ),
+    ),
+  );
 }
 
 function refusedEncoding(request: FastifyRequest): ApiError | null {

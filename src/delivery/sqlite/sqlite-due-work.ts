@@ -37,7 +37,6 @@ export class SqliteDueWork implements SqliteProjection, DueWorkQueue {
   >;
   private readonly anyDue: Statement<[number, number, number], number>;
   private readonly selectNextDue: Statement<[{ head: number }], { next: number | null }>;
-  private readonly claimDue: (now: number, limit: number, leaseMs: number) => DueWork[];
 
   /**
    * `durableHead`: the log position known to be on disk. Read models are applied inside the
@@ -81,15 +80,6 @@ export class SqliteDueWork implements SqliteProjection, DueWorkQueue {
           ORDER BY due_at, seq LIMIT 1),
          ${Number.MAX_SAFE_INTEGER})`,
     );
-    this.claimDue = (now: number, limit: number, leaseMs: number) =>
-      this.leaseDue
-        .all({ now, until: now + leaseMs, head: this.durableHead(), limit })
-        .sort((a, b) => a.due_at - b.due_at || a.seq - b.seq)
-        .map((r) => ({
-          webhookEventId: r.webhook_event_id,
-          endpointId: r.endpoint_id,
-          attemptsMade: r.attempts_made,
-        }));
   }
 
   apply(recorded: RecordedEvent): void {
@@ -122,9 +112,16 @@ export class SqliteDueWork implements SqliteProjection, DueWorkQueue {
 
   /** Leases need no fsync of their own: the embedded engine voids them all at start-up. */
   async claim(now: number, limit: number, leaseMs: number): Promise<DueWork[]> {
-    // Most calls find nothing due: those need no write transaction.
+    // Most calls find nothing due: those need no write.
     if (this.anyDue.get(now, now, this.durableHead()) === undefined) return [];
-    return this.claimDue(now, limit, leaseMs);
+    return this.leaseDue
+      .all({ now, until: now + leaseMs, head: this.durableHead(), limit })
+      .sort((a, b) => a.due_at - b.due_at || a.seq - b.seq)
+      .map((r) => ({
+        webhookEventId: r.webhook_event_id,
+        endpointId: r.endpoint_id,
+        attemptsMade: r.attempts_made,
+      }));
   }
 
   async nextDueAt(): Promise<number | null> {
