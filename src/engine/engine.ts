@@ -62,6 +62,7 @@ export function openEmbeddedEngine(dataDir: string): Engine {
     async close() {
       await projections.stop();
       await eventStore.close();
+      dueWork.close();
       db.close();
     },
   };

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { Engine } from '../../src/engine/engine';
 import {
@@ -15,6 +16,7 @@ import { SqliteEventStore } from '../../src/eventstore/sqlite/sqlite-event-store
 import { SqliteProjection } from '../../src/projections/sqlite/sqlite-projection';
 import { SqliteProjectionRunner } from '../../src/projections/sqlite/sqlite-projection-runner';
 import { Received, Storages, within } from './contract-support';
+import { publish } from './deliveries.contract';
 import { sqliteStorage } from './engines';
 
 // The shared contract suites run for every engine in engines.contract-spec.ts; these are the
@@ -222,5 +224,93 @@ describe('SQLite projection runner checkpoints', () => {
     const expected = await onceEach(service.store);
     expect(expected).toHaveLength(5 * 260);
     expect(service.applied.times()).toEqual(expected);
+  });
+});
+
+/**
+ * Due-work leases live in the dispatching connection's memory, so one connection at a time hands
+ * work out: it holds a row of the file while it runs, and another takes over when it closes, when
+ * its process is gone, or when the row has not been renewed in time.
+ */
+describe('SQLite due work: one dispatching connection', () => {
+  let storages: Storages;
+  let dataDir: string;
+  const workspaceId = randomUUID();
+  const lease = 60_000;
+
+  beforeEach(async () => {
+    storages = new Storages(sqliteStorage);
+    dataDir = await storages.create();
+  });
+  afterEach(() => storages.release());
+
+  /** Two due WebhookEvents, projected on `engine`; their ids in due order. */
+  async function scheduleTwo(engine: Engine): Promise<string[]> {
+    const ids = [randomUUID(), randomUUID()];
+    const due = Date.now() - 60_000;
+    for (const [i, id] of ids.entries()) {
+      await publish(engine.eventStore, {
+        id,
+        endpointId: randomUUID(),
+        workspaceId,
+        eventType: 'customer.created',
+        createdAt: new Date(due + i).toISOString(),
+      });
+    }
+    await within(
+      engine.projections.waitFor(await engine.eventStore.headPosition()),
+      'the projections',
+    );
+    return ids;
+  }
+
+  const claimIds = async (engine: Engine, now = Date.now()) =>
+    (await engine.dueWork.claim(now, 10, lease)).map((w) => w.webhookEventId);
+
+  it('hands work out from one connection only, and from the next one once it closes', async () => {
+    const first = await storages.openEngine(dataDir);
+    const second = await storages.openEngine(dataDir);
+    const ids = await scheduleTwo(first);
+    await within(second.projections.waitFor(await first.eventStore.headPosition()), 'second');
+
+    expect(await claimIds(first)).toEqual(ids);
+    // The second connection does not dispatch, even though it leased nothing itself...
+    expect(await claimIds(second)).toEqual([]);
+    // ...and says when to look again, not that work is due now.
+    expect(await second.dueWork.nextDueAt()).toBeGreaterThan(Date.now());
+
+    await storages.close(first);
+    // The first one's leases ended with it: everything is handed out again, at once.
+    expect(await claimIds(second)).toEqual(ids);
+  });
+
+  it('takes over at once from a process that is gone, and from a holder that stopped renewing', async () => {
+    const first = await storages.openEngine(dataDir);
+    const ids = await scheduleTwo(first);
+    expect(await claimIds(first)).toEqual(ids);
+
+    // A holder whose process has exited (a crash): its pid no longer runs.
+    const gone = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']);
+    const db = openSqliteDatabase(dataDir);
+    try {
+      db.prepare('UPDATE due_work_dispatcher SET owner = ?, pid = ?').run(
+        randomUUID(),
+        Number(gone.stdout.toString()),
+      );
+      const second = await storages.openEngine(dataDir);
+      await within(second.projections.waitFor(await first.eventStore.headPosition()), 'second');
+      expect(await claimIds(second)).toEqual(ids);
+
+      // A holder in a live process (this one) that has not renewed its row: taken once expired.
+      const third = await storages.openEngine(dataDir);
+      await within(third.projections.waitFor(await first.eventStore.headPosition()), 'third');
+      expect(await claimIds(third)).toEqual([]);
+      const until = (db.prepare('SELECT until FROM due_work_dispatcher').get() as { until: number })
+        .until;
+      expect(await claimIds(third, until - 1)).toEqual([]);
+      expect(await claimIds(third, until)).toEqual(ids);
+    } finally {
+      db.close();
+    }
   });
 });

@@ -1,4 +1,5 @@
 import type { Statement } from 'better-sqlite3';
+import { randomUUID } from 'node:crypto';
 import { RecordedEvent } from '../../eventstore/event-store';
 import { SqliteDatabase } from '../../eventstore/sqlite/sqlite-database';
 import { SqliteProjection } from '../../projections/sqlite/sqlite-projection';
@@ -12,31 +13,62 @@ const SCHEMA = `
     due_at INTEGER NOT NULL,
     seq INTEGER NOT NULL,
     attempts_made INTEGER NOT NULL,
+    -- Unused since leases are kept in memory (SqliteDueWork.leases); kept so that files written
+    -- by earlier versions and new ones share one schema.
     lease_until INTEGER NOT NULL DEFAULT 0
   );
   CREATE INDEX IF NOT EXISTS due_work_by_due ON due_work (due_at, seq);
   CREATE INDEX IF NOT EXISTS due_work_by_endpoint ON due_work (endpoint_id);
+  CREATE TABLE IF NOT EXISTS due_work_dispatcher (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    owner TEXT NOT NULL,
+    pid INTEGER NOT NULL,
+    until INTEGER NOT NULL
+  );
 `;
 
-interface DueRow {
-  webhook_event_id: string;
-  endpoint_id: string;
-  attempts_made: number;
+/** How long the dispatching connection's claim on the queue lasts without being renewed. */
+const OWNERSHIP_MS = 15_000;
+/** It is renewed (one small write) by the first claim once less than this is left. */
+const OWNERSHIP_RENEW_MS = 10_000;
+/** A connection that is not dispatching looks again this often whether it may take over. */
+const OWNERSHIP_POLL_MS = 1_000;
+
+/** webhook_event_id, endpoint_id, attempts_made, due_at (raw rows: no object per row). */
+type DueRow = [string, string, number, number];
+
+interface OwnerRow {
+  owner: string;
+  pid: number;
+  until: number;
 }
 
-/** The due-work queue in the embedded database: projection of the log plus leased claims. */
+/**
+ * The due-work queue in the embedded database: a projection of the log, with leases in memory,
+ * so that a claim is a read and never a commit of its own.
+ *
+ * One connection at a time hands work out (the dispatching process: a second service started on
+ * the same data directory waits). It holds that role through a row renewed every few seconds;
+ * another connection takes over once the row has expired or at once when the process that
+ * holds it is gone, so a restart after a crash resumes deliveries immediately.
+ */
 export class SqliteDueWork implements SqliteProjection, DueWorkQueue {
   readonly name = 'due_work';
   readonly filter = { streamPrefixes: [WEBHOOK_EVENT_STREAM_PREFIX] };
   private readonly upsert: Statement<[string, string, number, number, number]>;
   private readonly reschedule: Statement<[number, string]>;
   private readonly remove: Statement<[string]>;
-  private readonly leaseDue: Statement<
-    [{ now: number; until: number; head: number; limit: number }],
-    DueRow & { due_at: number; seq: number }
+  private readonly selectDue: Statement<[number, number], DueRow>;
+  private readonly selectQueued: Statement<[number], DueRow>;
+  /** webhook_event_id → end of its lease. Only this connection's claims are in it. */
+  private readonly leases = new Map<string, number>();
+  private readonly selectOwner: Statement<[], OwnerRow>;
+  private readonly takeOwnership: Statement<
+    [{ owner: string; pid: number; until: number; now: number; gonePid: number }]
   >;
-  private readonly anyDue: Statement<[number, number, number], number>;
-  private readonly selectNextDue: Statement<[{ head: number }], { next: number | null }>;
+  private readonly id = randomUUID();
+  /** Until when this connection may hand work out (0: it may not, or has not asked yet). */
+  private ownedUntil = 0;
 
   /**
    * `durableHead`: the log position known to be on disk. Read models are applied inside the
@@ -50,35 +82,34 @@ export class SqliteDueWork implements SqliteProjection, DueWorkQueue {
     this.upsert = db.prepare(
       `INSERT INTO due_work (webhook_event_id, endpoint_id, due_at, seq, attempts_made) VALUES (?, ?, ?, ?, ?)
        ON CONFLICT (webhook_event_id) DO UPDATE SET due_at = excluded.due_at, seq = excluded.seq,
-         attempts_made = excluded.attempts_made, lease_until = 0`,
+         attempts_made = excluded.attempts_made`,
     );
     this.reschedule = db.prepare(
-      'UPDATE due_work SET due_at = ?, attempts_made = attempts_made + 1, lease_until = 0 WHERE webhook_event_id = ?',
+      'UPDATE due_work SET due_at = ?, attempts_made = attempts_made + 1 WHERE webhook_event_id = ?',
     );
     this.remove = db.prepare('DELETE FROM due_work WHERE webhook_event_id = ?');
-    // One statement, so one implicit transaction: pick the oldest due items and lease them.
-    // RETURNING comes in no particular order; claim() sorts.
-    this.leaseDue = db.prepare(
-      `UPDATE due_work SET lease_until = @until WHERE webhook_event_id IN (
-         SELECT webhook_event_id FROM due_work
-         WHERE due_at <= @now AND lease_until <= @now AND seq <= @head
-         ORDER BY due_at, seq LIMIT @limit)
-       RETURNING webhook_event_id, endpoint_id, attempts_made, due_at, seq`,
-    );
-    this.anyDue = db
-      .prepare<[number, number, number], number>(
-        'SELECT 1 FROM due_work WHERE due_at <= ? AND lease_until <= ? AND seq <= ? LIMIT 1',
+    // Read with iterate() and left early, not with a LIMIT: SQLite 3.53 prepares a statement
+    // again each time it runs with a bound LIMIT, which cost more than the query. Leased rows
+    // come first in due order (they were due when claimed): stepping past them, at most about
+    // WEBHOOK_MAX_IN_FLIGHT rows, is cheaper than a write per claim.
+    this.selectDue = db
+      .prepare<[number, number], DueRow>(
+        `SELECT webhook_event_id, endpoint_id, attempts_made, due_at FROM due_work
+         WHERE due_at <= ? AND seq <= ? ORDER BY due_at, seq`,
       )
-      .pluck();
-    // MIN(MAX(due_at, lease_until)) over the whole table, without scanning it: only rows due
-    // before the first unleased one (leased rows, at most about WEBHOOK_MAX_IN_FLIGHT) can beat
-    // that one's due_at, so an index range up to it is enough.
-    this.selectNextDue = db.prepare(
-      `SELECT MIN(MAX(due_at, lease_until)) AS next FROM due_work
-       WHERE seq <= @head AND due_at <= COALESCE(
-         (SELECT due_at FROM due_work WHERE lease_until <= due_at AND seq <= @head
-          ORDER BY due_at, seq LIMIT 1),
-         ${Number.MAX_SAFE_INTEGER})`,
+      .raw();
+    this.selectQueued = db
+      .prepare<[number], DueRow>(
+        `SELECT webhook_event_id, endpoint_id, attempts_made, due_at FROM due_work
+         WHERE seq <= ? ORDER BY due_at, seq`,
+      )
+      .raw();
+    this.selectOwner = db.prepare('SELECT owner, pid, until FROM due_work_dispatcher WHERE id = 1');
+    // One statement under the write lock: two connections can never both win.
+    this.takeOwnership = db.prepare(
+      `INSERT INTO due_work_dispatcher (id, owner, pid, until) VALUES (1, @owner, @pid, @until)
+       ON CONFLICT (id) DO UPDATE SET owner = excluded.owner, pid = excluded.pid, until = excluded.until
+       WHERE owner = @owner OR until <= @now OR pid = @gonePid`,
     );
   }
 
@@ -92,40 +123,71 @@ export class SqliteDueWork implements SqliteProjection, DueWorkQueue {
         const dueAt =
           event.type === 'WebhookEventCreated' ? event.data.createdAt : event.data.requestedAt;
         this.upsert.run(id, event.data.endpointId, Date.parse(dueAt), recorded.position, 0);
+        this.leases.delete(id);
         return;
       }
       case 'DeliveryAttempted':
         if (event.data.retryAt) this.reschedule.run(Date.parse(event.data.retryAt), id);
         else this.remove.run(id);
+        this.leases.delete(id);
         return;
       case 'WebhookEventFailed':
       case 'WebhookEventSkipped':
       case 'WebhookEventArchived':
         this.remove.run(id);
+        this.leases.delete(id);
         return;
     }
   }
 
   reset(): void {
     this.db.exec('DELETE FROM due_work');
+    this.leases.clear();
   }
 
-  /** Leases need no fsync of their own: the embedded engine voids them all at start-up. */
   async claim(now: number, limit: number, leaseMs: number): Promise<DueWork[]> {
-    // Most calls find nothing due: those need no write.
-    if (this.anyDue.get(now, now, this.durableHead()) === undefined) return [];
-    return this.leaseDue
-      .all({ now, until: now + leaseMs, head: this.durableHead(), limit })
-      .sort((a, b) => a.due_at - b.due_at || a.seq - b.seq)
-      .map((r) => ({
-        webhookEventId: r.webhook_event_id,
-        endpointId: r.endpoint_id,
-        attemptsMade: r.attempts_made,
-      }));
+    if (!this.dispatching(now)) return [];
+    const claimed: DueWork[] = [];
+    if (limit <= 0) return claimed;
+    for (const [id, endpointId, attemptsMade] of this.selectDue.iterate(now, this.durableHead())) {
+      if ((this.leases.get(id) ?? 0) > now) continue;
+      claimed.push({ webhookEventId: id, endpointId, attemptsMade });
+      if (claimed.length === limit) break;
+    }
+    // Leased once the read is over: the iterator is not used while the map changes.
+    for (const work of claimed) this.leases.set(work.webhookEventId, now + leaseMs);
+    return claimed;
   }
 
+  /** The earliest due time of an unleased item, or lease end of a leased one. */
   async nextDueAt(): Promise<number | null> {
-    return this.selectNextDue.get({ head: this.durableHead() })?.next ?? null;
+    let next: number | null = null;
+    // In due order: the first unleased row ends the search (every later row is due later).
+    for (const [id, , , dueAt] of this.selectQueued.iterate(this.durableHead())) {
+      const leaseEnd = this.leases.get(id) ?? 0;
+      const at = Math.max(dueAt, leaseEnd);
+      next = next === null ? at : Math.min(next, at);
+      if (leaseEnd <= dueAt) break;
+    }
+    if (next === null || this.dispatching(Date.now())) return next;
+    // Another connection dispatches: look again later whether it still does.
+    return Math.max(next, Date.now() + OWNERSHIP_POLL_MS);
+  }
+
+  /**
+   * Whether this connection hands work out: it does while it holds the dispatcher row, renewing
+   * it before it runs out; it takes the row over once that has expired or its process is gone.
+   */
+  private dispatching(now: number): boolean {
+    if (this.ownedUntil - now > OWNERSHIP_RENEW_MS) return true;
+    const holder = this.selectOwner.get();
+    const gonePid = holder && holder.owner !== this.id && !isAlive(holder.pid) ? holder.pid : -1;
+    const until = now + OWNERSHIP_MS;
+    const won =
+      this.takeOwnership.run({ owner: this.id, pid: process.pid, until, now, gonePid }).changes ===
+      1;
+    this.ownedUntil = won ? until : 0;
+    return won;
   }
 
   async pendingFor(endpointId: string): Promise<string[]> {
@@ -137,11 +199,33 @@ export class SqliteDueWork implements SqliteProjection, DueWorkQueue {
       .map((r) => r.webhook_event_id);
   }
 
+  /** Gives up dispatching, so that the next service on this file starts at once. */
+  close(): void {
+    if (this.ownedUntil === 0) return;
+    this.ownedUntil = 0;
+    this.db
+      .prepare('UPDATE due_work_dispatcher SET until = 0 WHERE id = 1 AND owner = ?')
+      .run(this.id);
+  }
+
+  /** Ends this connection's leases (those of a crashed process died with it). */
   async releaseLeases(): Promise<void> {
-    this.db.exec('UPDATE due_work SET lease_until = 0');
+    this.leases.clear();
   }
 
   async depth(): Promise<number> {
     return this.db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM due_work').get()!.n;
+  }
+}
+
+/** Whether a process of this host is still running (the dispatcher row names its holder's pid). */
+function isAlive(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: it exists, under another user.
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

@@ -31,6 +31,8 @@ const { parentPort, workerData } = require('node:worker_threads');
 const Database = require(workerData.driver);
 const db = new Database(workerData.file, { timeout: workerData.busyTimeoutMs });
 db.pragma('synchronous = NORMAL');
+// Background work: on Linux this lowers this thread's priority only, not the event loop's.
+try { require('node:os').setPriority(19); } catch {}
 const run = () => {
   try {
     const [result] = db.pragma('wal_checkpoint(PASSIVE)');

@@ -24,8 +24,19 @@ export class WalSync {
   private waiting: Waiter[] = [];
   private failure: unknown;
 
-  /** `databaseFile` null: an in-memory database, nothing to sync. */
-  constructor(private readonly databaseFile: string | null) {}
+  /**
+   * `databaseFile` null: an in-memory database, nothing to sync. `onIdle` is called whenever a
+   * sync ends with no commit waiting for the next one.
+   */
+  constructor(
+    private readonly databaseFile: string | null,
+    private readonly onIdle: () => void = () => undefined,
+  ) {}
+
+  /** A sync is under way: a commit made now is covered only by the one after it. */
+  get busy(): boolean {
+    return this.running !== undefined;
+  }
 
   afterCommit(): Promise<void> {
     if (this.failure !== undefined) return Promise.reject(this.failed());
@@ -58,6 +69,7 @@ export class WalSync {
       .finally(() => {
         this.running = undefined;
         if (this.waiting.length > 0) this.next();
+        else this.onIdle();
       });
   }
 
