@@ -108,6 +108,28 @@ describe('SQLite engine shared by two processes', () => {
       expect(await cli.endpoints.findById(id)).toEqual(folded);
     }
   });
+
+  it("reads another connection's change to a read model from the very next read", async () => {
+    // The service reads (and keeps) an endpoint, then the CLI's own engine changes it on the file.
+    const cli = await storages.openEngine(dataDir);
+    const id = randomUUID();
+    await within(
+      service.projections.waitFor(await onEndpoint(service.eventStore, id, create(id))),
+      'the service projections',
+    );
+    const before = (await service.endpoints.findById(id))!;
+    expect(Object.isFrozen(before)).toBe(true);
+    expect(await service.endpoints.listForWorkspace(before.workspaceId)).toEqual([before]);
+
+    await onEndpoint(cli.eventStore, id, rotate());
+    const rotated = (await service.endpoints.findById(id))!;
+    expect(rotated.secret).not.toBe(before.secret);
+    expect(rotated.previousSecret).toBe(before.secret);
+
+    await onEndpoint(cli.eventStore, id, { type: 'DeleteEndpoint', now: new Date().toISOString() });
+    expect(await service.endpoints.listForWorkspace(before.workspaceId)).toEqual([]);
+    expect((await service.endpoints.findById(id))!.deletedAt).not.toBeNull();
+  });
 });
 
 /** Counts how many times each position of the log was applied: exactly-once made visible. */

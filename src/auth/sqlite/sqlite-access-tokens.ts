@@ -1,5 +1,6 @@
 import type { Statement } from 'better-sqlite3';
 import { RecordedEvent } from '../../eventstore/event-store';
+import { ReadCache } from '../../eventstore/sqlite/read-cache';
 import { SqliteDatabase } from '../../eventstore/sqlite/sqlite-database';
 import { SqliteProjection } from '../../projections/sqlite/sqlite-projection';
 import { ACCESS_TOKEN_STREAM_PREFIX, AccessToken, AccessTokenEvent, evolve } from '../access-token';
@@ -21,9 +22,12 @@ export class SqliteAccessTokens implements SqliteProjection, AccessTokensReposit
   private readonly byHash: Statement<[string], { doc: string }>;
   private readonly all: Statement<[], { doc: string }>;
   private readonly upsert: Statement<[string, string, string, string]>;
+  /** Tokens by hash: every authenticated request reads one. */
+  private readonly byHashCache: ReadCache<AccessToken | null>;
 
   constructor(private readonly db: SqliteDatabase) {
     db.exec(SCHEMA);
+    this.byHashCache = new ReadCache(db);
     this.byId = db.prepare('SELECT doc FROM access_tokens WHERE id = ?');
     this.byHash = db.prepare('SELECT doc FROM access_tokens WHERE token_hash = ?');
     this.all = db.prepare('SELECT doc FROM access_tokens ORDER BY created_at DESC, id DESC');
@@ -38,15 +42,18 @@ export class SqliteAccessTokens implements SqliteProjection, AccessTokensReposit
       this.findByIdSync(String(event.data.tokenId)),
       event as unknown as AccessTokenEvent,
     );
-    if (next) this.upsert.run(next.id, next.tokenHash, next.createdAt, JSON.stringify(next));
+    if (!next) return;
+    this.byHashCache.clear();
+    this.upsert.run(next.id, next.tokenHash, next.createdAt, JSON.stringify(next));
   }
 
   reset(): void {
     this.db.exec('DELETE FROM access_tokens');
+    this.byHashCache.clear();
   }
 
   async findByHash(tokenHash: string): Promise<AccessToken | null> {
-    return parse(this.byHash.get(tokenHash));
+    return this.byHashCache.get(tokenHash, () => parse(this.byHash.get(tokenHash)));
   }
 
   async findById(id: string): Promise<AccessToken | null> {

@@ -2,6 +2,7 @@ import type { Statement } from 'better-sqlite3';
 import { offsetOf } from '../../common/pagination';
 import { RecordedEvent } from '../../eventstore/event-store';
 import { SqliteDatabase } from '../../eventstore/sqlite/sqlite-database';
+import { ReadCache } from '../../eventstore/sqlite/read-cache';
 import { Conditions, selectPage } from '../../eventstore/sqlite/sql-conditions';
 import { SqliteProjection } from '../../projections/sqlite/sqlite-projection';
 import { ENDPOINT_STREAM_PREFIX, Endpoint, EndpointEvent, evolve } from '../endpoint';
@@ -26,9 +27,12 @@ export class SqliteEndpoints implements SqliteProjection, EndpointsRepository {
   private readonly select: Statement<[string], { doc: string }>;
   private readonly selectLive: Statement<[string], { doc: string }>;
   private readonly upsert: Statement<[string, string, string, number, string]>;
+  /** Endpoints by id and live endpoints by workspace: read for every publish and delivery. */
+  private readonly cache: ReadCache<Endpoint | null | Endpoint[]>;
 
   constructor(private readonly db: SqliteDatabase) {
     db.exec(SCHEMA);
+    this.cache = new ReadCache(db);
     this.select = db.prepare('SELECT doc FROM endpoints WHERE id = ?');
     this.selectLive = db.prepare(
       'SELECT doc FROM endpoints WHERE workspace_id = ? AND deleted = 0',
@@ -44,6 +48,7 @@ export class SqliteEndpoints implements SqliteProjection, EndpointsRepository {
     const current = this.findByIdSync(id);
     const next = evolve(current, event as unknown as EndpointEvent);
     if (!next) return;
+    this.cache.clear();
     this.upsert.run(
       next.id,
       next.workspaceId,
@@ -55,10 +60,11 @@ export class SqliteEndpoints implements SqliteProjection, EndpointsRepository {
 
   reset(): void {
     this.db.exec('DELETE FROM endpoints');
+    this.cache.clear();
   }
 
   async findById(id: string): Promise<Endpoint | null> {
-    return this.findByIdSync(id);
+    return this.cache.get(`id ${id}`, () => this.findByIdSync(id)) as Endpoint | null;
   }
 
   private findByIdSync(id: string): Endpoint | null {
@@ -67,7 +73,9 @@ export class SqliteEndpoints implements SqliteProjection, EndpointsRepository {
   }
 
   async listForWorkspace(workspaceId: string): Promise<Endpoint[]> {
-    return this.selectLive.all(workspaceId).map((r) => JSON.parse(r.doc) as Endpoint);
+    return this.cache.get(`workspace ${workspaceId}`, () =>
+      this.selectLive.all(workspaceId).map((r) => JSON.parse(r.doc) as Endpoint),
+    ) as Endpoint[];
   }
 
   async list({
