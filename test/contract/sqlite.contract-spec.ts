@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import { Engine } from '../../src/engine/engine';
 import {
   Endpoint,
@@ -315,12 +316,21 @@ describe('SQLite due work: one dispatching connection', () => {
     const gone = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']);
     const db = openSqliteDatabase(dataDir);
     try {
-      db.prepare('UPDATE due_work_dispatcher SET owner = ?, pid = ?').run(
-        randomUUID(),
-        Number(gone.stdout.toString()),
-      );
+      const gonePid = Number(gone.stdout.toString());
       const second = await storages.openEngine(dataDir);
       await within(second.projections.waitFor(await first.eventStore.headPosition()), 'second');
+      // Written from another host (a container sharing the directory): its pid means nothing
+      // here, so the holder is waited out even though no such process runs on this one.
+      db.prepare('UPDATE due_work_dispatcher SET owner = ?, pid = ?').run(
+        `elsewhere-${randomUUID()}/${randomUUID()}`,
+        gonePid,
+      );
+      expect(await claimIds(second)).toEqual([]);
+      // Written on this host by a process that has exited: taken over at once.
+      db.prepare('UPDATE due_work_dispatcher SET owner = ?, pid = ?').run(
+        `${hostname()}/${randomUUID()}`,
+        gonePid,
+      );
       expect(await claimIds(second)).toEqual(ids);
 
       // A holder in a live process (this one) that has not renewed its row: taken once expired.

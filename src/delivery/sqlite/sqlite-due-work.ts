@@ -1,5 +1,6 @@
 import type { Statement } from 'better-sqlite3';
 import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import { RecordedEvent } from '../../eventstore/event-store';
 import { SqliteDatabase } from '../../eventstore/sqlite/sqlite-database';
 import { SqliteProjection } from '../../projections/sqlite/sqlite-projection';
@@ -66,7 +67,8 @@ export class SqliteDueWork implements SqliteProjection, DueWorkQueue {
   private readonly takeOwnership: Statement<
     [{ owner: string; pid: number; until: number; now: number; gonePid: number }]
   >;
-  private readonly id = randomUUID();
+  /** `host/uuid`: a pid is only meaningful on the host (PID namespace) that wrote it. */
+  private readonly id = `${hostname()}/${randomUUID()}`;
   /** Until when this connection may hand work out (0: it may not, or has not asked yet). */
   private ownedUntil = 0;
 
@@ -181,7 +183,10 @@ export class SqliteDueWork implements SqliteProjection, DueWorkQueue {
   private dispatching(now: number): boolean {
     if (this.ownedUntil - now > OWNERSHIP_RENEW_MS) return true;
     const holder = this.selectOwner.get();
-    const gonePid = holder && holder.owner !== this.id && !isAlive(holder.pid) ? holder.pid : -1;
+    const gonePid =
+      holder && holder.owner !== this.id && sameHost(holder.owner) && !isAlive(holder.pid)
+        ? holder.pid
+        : -1;
     const until = now + OWNERSHIP_MS;
     const won =
       this.takeOwnership.run({ owner: this.id, pid: process.pid, until, now, gonePid }).changes ===
@@ -216,6 +221,14 @@ export class SqliteDueWork implements SqliteProjection, DueWorkQueue {
   async depth(): Promise<number> {
     return this.db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM due_work').get()!.n;
   }
+}
+
+/**
+ * Whether the holder named by `owner` ran on this host. A container sharing the data directory
+ * has its own pids: one of its live processes may look gone from here, so it is waited out.
+ */
+function sameHost(owner: string): boolean {
+  return owner.startsWith(`${hostname()}/`);
 }
 
 /** Whether a process of this host is still running (the dispatcher row names its holder's pid). */
