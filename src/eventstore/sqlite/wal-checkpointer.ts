@@ -10,6 +10,13 @@ const DEFAULT_AUTOCHECKPOINT_PAGES = 1000;
  * of 4 KiB pages): a safety net should the worker fall behind, never the usual path.
  */
 const FALLBACK_AUTOCHECKPOINT_PAGES = 16_384;
+/**
+ * How often the worker checkpoints. Short: each checkpoint then writes and fsyncs less at once,
+ * so the appends' own WAL fdatasyncs queue behind a smaller burst of disk writes (at 500
+ * events/s, the latency runs' p99 was lower with 50 ms than with 200 ms in 4 of 6 paired runs).
+ * A checkpoint with nothing to copy writes and syncs nothing.
+ */
+const DEFAULT_INTERVAL_MS = 50;
 
 export interface CheckpointResult {
   /** 1 when a reader or writer kept the checkpoint from finishing (it resumes next time). */
@@ -71,7 +78,7 @@ export class WalCheckpointer {
 
   constructor(
     private readonly db: SqliteDatabase,
-    private readonly intervalMs = 200,
+    private readonly intervalMs = DEFAULT_INTERVAL_MS,
   ) {}
 
   get running(): boolean {
