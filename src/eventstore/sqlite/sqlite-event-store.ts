@@ -81,8 +81,6 @@ export class SqliteEventStore implements EventStore {
   private readonly appended = new EventEmitter();
   private queue: PendingAppend[] = [];
   private flushScheduled = false;
-  /** Appends wait for the sync under way to end: they are then written in one commit. */
-  private flushWhenSynced = false;
   private closed = false;
   private pollTimer: NodeJS.Timeout | undefined;
   private lastSeenHead = 0;
@@ -168,10 +166,9 @@ export class SqliteEventStore implements EventStore {
     this.selectHead = db.prepare('SELECT MAX(position) AS head FROM events');
     this.appended.setMaxListeners(0);
     this.lastSeenHead = this.headPositionSync();
+    // Appends left waiting for the sync that just ended (see flushWhenReady) are written now.
     this.walSync = new WalSync(db.memory ? null : db.name, () => {
-      if (!this.flushWhenSynced) return;
-      this.flushWhenSynced = false;
-      void this.flush();
+      if (this.queue.length > 0 && !this.flushScheduled) void this.flush();
     });
   }
 
@@ -210,8 +207,7 @@ export class SqliteEventStore implements EventStore {
    */
   private flushWhenReady(): void {
     this.flushScheduled = false;
-    if (this.walSync.busy) this.flushWhenSynced = true;
-    else void this.flush();
+    if (!this.walSync.busy) void this.flush();
   }
 
   /**
