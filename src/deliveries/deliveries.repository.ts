@@ -47,6 +47,8 @@ export interface DeliveriesRepository {
   listEvents(query: WebhookEventListQuery): Promise<{ items: WebhookEvent[]; total: number }>;
   list(query: DeliveryListQuery): Promise<{ items: Delivery[]; total: number }>;
   findEvent(id: string): Promise<WebhookEvent | null>;
+  /** Whether the webhook event exists: cheaper than `findEvent` (no document is read). */
+  hasEvent(id: string): Promise<boolean>;
   /** Outcomes of the endpoint's most recently completed events after `since`, newest first. */
   recentOutcomes(endpointId: string, count: number, since: string): Promise<boolean[]>;
 }

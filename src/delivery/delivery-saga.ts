@@ -211,7 +211,7 @@ export class DeliverySaga {
     const publication = event.data;
     const pending = Promise.all(
       publication.targets.map(async (target) =>
-        (await this.ports.deliveries.findEvent(target.webhookEventId))
+        (await this.ports.deliveries.hasEvent(target.webhookEventId))
           ? null
           : { target, endpoint: await this.ports.endpoints.findById(target.endpointId) },
       ),

@@ -5,7 +5,7 @@ import { DeliveryConfig } from '../config/config';
 import { DeliveriesRepository } from '../deliveries/deliveries.repository';
 import { Endpoint } from '../endpoints/endpoint';
 import { EndpointsRepository } from '../endpoints/endpoints.repository';
-import { executeOnStream } from '../eventstore/command-execution';
+import { appendToExisting, executeOnStream } from '../eventstore/command-execution';
 import { EventStore } from '../eventstore/event-store';
 import { ProjectionRunner } from '../projections/projection-runner';
 import { DueWork, DueWorkQueue } from './due-work';
@@ -51,6 +51,8 @@ export class Dispatcher {
   private stopped = true;
   private loop: Promise<void> | undefined;
   private wake: (() => void) | undefined;
+  /** The loop sleeps because every slot is taken: a send that ends must wake it. */
+  private waitingForSlot = false;
   private appendWait: { head: number; promise: Promise<void> } | undefined;
   private readonly sending = new Set<Promise<void>>();
   /** Per endpoint, the latest first attempt launched: the next one goes out after it. */
@@ -86,6 +88,9 @@ export class Dispatcher {
         const claimed = free > 0 ? await this.ports.dueWork.claim(Date.now(), free, leaseMs) : [];
         for (const work of claimed) this.launch(work);
         if (claimed.length > 0 && claimed.length === free) continue;
+        // With a slot free, nothing more was due: a send that ends changes nothing (its record
+        // is an append, which wakes the loop anyway).
+        this.waitingForSlot = free <= 0;
         await this.sleep(head);
       } catch (error) {
         this.logger.error(`Dispatch failed: ${String(error)}`);
@@ -142,7 +147,7 @@ export class Dispatcher {
       .finally(() => {
         this.inFlight -= 1;
         this.sending.delete(sending);
-        this.wake?.();
+        if (this.waitingForSlot) this.wake?.();
       });
     this.sending.add(sending);
   }
@@ -202,8 +207,12 @@ export class Dispatcher {
           random: this.random,
           retryAfterMs,
         });
-    await this.record(work, (state) =>
-      decideAttempt(state, {
+    // An attempt is a fact whatever happened to the event meanwhile, and deciding it needs only
+    // the event's identity: it is appended without reading the stream back.
+    await appendToExisting(
+      this.ports.store,
+      webhookEventStream(work.webhookEventId),
+      decideAttempt(event, {
         type: 'RecordAttempt',
         deliveryId: uuidv7(),
         outcome: attempt,

@@ -2,6 +2,7 @@ import {
   EventData,
   EventStore,
   NO_STREAM_REVISION,
+  NewEvent,
   WrongExpectedRevisionError,
 } from './event-store';
 
@@ -49,7 +50,7 @@ export async function executeOnStream<S, E extends DomainEvent>(
     try {
       const result = await store.append(
         streamId,
-        events.map((e) => ({ type: e.type, data: e.data, metadata: { version: EVENT_VERSION } })),
+        toNewEvents(events),
         revision === NO_STREAM_REVISION ? 'no_stream' : revision,
       );
       return { state: events.reduce(decider.evolve, state), events, position: result.position };
@@ -57,4 +58,22 @@ export async function executeOnStream<S, E extends DomainEvent>(
       if (!(error instanceof WrongExpectedRevisionError) || attempt >= MAX_ATTEMPTS) throw error;
     }
   }
+}
+
+/**
+ * Appends events decided on a state whose only relevant part cannot change once the stream
+ * exists (its identity): a fact such as a delivery attempt is recorded whatever else was appended
+ * meanwhile, so the stream is not read back and a concurrent append is no conflict. Fails when
+ * the stream does not exist. Returns the last event's global position.
+ */
+export async function appendToExisting<E extends DomainEvent>(
+  store: EventStore,
+  streamId: string,
+  events: E[],
+): Promise<number> {
+  return (await store.append(streamId, toNewEvents(events), 'stream_exists')).position;
+}
+
+function toNewEvents(events: readonly DomainEvent[]): NewEvent[] {
+  return events.map((e) => ({ type: e.type, data: e.data, metadata: { version: EVENT_VERSION } }));
 }

@@ -279,6 +279,7 @@ export function deliveriesContract(name: string, storage: ContractStorage): void
       const endpointId = randomUUID();
       const id = randomUUID();
       expect(await engine.deliveries.findEvent(id)).toBeNull();
+      expect(await engine.deliveries.hasEvent(id)).toBe(false);
 
       const steps: Array<() => Promise<number>> = [
         () =>
@@ -304,6 +305,7 @@ export function deliveriesContract(name: string, storage: ContractStorage): void
         const expected = (await fromStream(store, id)).event;
         const found = await engine.deliveries.findEvent(id);
         expect(found).toEqual(expected);
+        expect(await engine.deliveries.hasEvent(id)).toBe(true);
         seen.push({
           succeeded: found!.succeeded,
           skipped: found!.skipped,
@@ -330,6 +332,7 @@ export function deliveriesContract(name: string, storage: ContractStorage): void
         modifiedAt: at(8),
       });
       expect(await engine.deliveries.findEvent(randomUUID())).toBeNull();
+      expect(await engine.deliveries.hasEvent(randomUUID())).toBe(false);
     });
 
     it('lists webhook events by each filter and their combinations, newest first, paged', async () => {

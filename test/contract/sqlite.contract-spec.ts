@@ -346,3 +346,81 @@ describe('SQLite due work: one dispatching connection', () => {
     }
   });
 });
+
+describe('SQLite files written by earlier versions', () => {
+  let storages: Storages;
+  let dataDir: string;
+
+  beforeEach(async () => {
+    storages = new Storages(sqliteStorage);
+    dataDir = await storages.create();
+  });
+  afterEach(() => storages.release());
+
+  const indexesOf = (db: SqliteDatabase) =>
+    db
+      .prepare<[], { name: string }>(
+        `SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL
+         AND tbl_name IN ('webhook_events', 'deliveries') ORDER BY name`,
+      )
+      .all()
+      .map((r) => r.name);
+
+  it('goes on numbering an AUTOINCREMENT log and replaces the descending list indexes', async () => {
+    // The log as earlier versions created it, with one event in it.
+    let db = openSqliteDatabase(dataDir);
+    db.exec(`
+      CREATE TABLE events (
+        position INTEGER PRIMARY KEY AUTOINCREMENT, stream_id TEXT NOT NULL,
+        revision INTEGER NOT NULL, type TEXT NOT NULL, data TEXT NOT NULL,
+        metadata TEXT NOT NULL, recorded_at TEXT NOT NULL, UNIQUE (stream_id, revision)
+      );
+      INSERT INTO events (stream_id, revision, type, data, metadata, recorded_at)
+        VALUES ('contract-old', 0, 'Noted', '{}', '{}', '2026-01-01T00:00:00.000Z');
+    `);
+    db.close();
+    await storages.close(await storages.openEngine(dataDir));
+    // Their descending indexes, in place of this version's.
+    db = openSqliteDatabase(dataDir);
+    const current = indexesOf(db);
+    for (const name of current) db.exec(`DROP INDEX ${name}`);
+    db.exec(`
+      CREATE INDEX webhook_events_by_workspace ON webhook_events (workspace_id, created_at DESC, id DESC);
+      CREATE INDEX webhook_events_outcomes ON webhook_events (endpoint_id, modified_at DESC)
+        WHERE succeeded IS NOT NULL;
+      CREATE INDEX deliveries_by_workspace ON deliveries (workspace_id, created_at DESC, id DESC);
+      CREATE INDEX deliveries_by_endpoint ON deliveries (endpoint_id, created_at DESC, id DESC);
+    `);
+    db.close();
+
+    const engine = await storages.openEngine(dataDir);
+    const workspaceId = randomUUID();
+    const ids = [randomUUID(), randomUUID()];
+    const positions: number[] = [];
+    for (const [i, id] of ids.entries()) {
+      positions.push(
+        await publish(engine.eventStore, {
+          id,
+          endpointId: randomUUID(),
+          workspaceId,
+          eventType: 'share.created',
+          createdAt: new Date(Date.UTC(2026, 0, 2 + i)).toISOString(),
+        }),
+      );
+    }
+    expect(positions).toEqual([2, 3]);
+    await within(engine.projections.waitFor(3), 'the events to be projected');
+    const listed = await engine.deliveries.listEvents({
+      workspaceIds: [workspaceId],
+      page: { page: 1, limit: 10 },
+    });
+    expect(listed.items.map((e) => e.id)).toEqual([...ids].reverse());
+
+    db = openSqliteDatabase(dataDir);
+    try {
+      expect(indexesOf(db)).toEqual(current);
+    } finally {
+      db.close();
+    }
+  });
+});

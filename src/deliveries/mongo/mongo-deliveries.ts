@@ -250,6 +250,11 @@ export class MongoDeliveries
     return this.findOne(deliveryQueries.eventById(id));
   }
 
+  async hasEvent(id: string): Promise<boolean> {
+    const { filter } = deliveryQueries.eventById(id);
+    return (await this.collection.findOne(filter, { projection: { _id: 1 } })) !== null;
+  }
+
   async recentOutcomes(endpointId: string, count: number, since: string): Promise<boolean[]> {
     const { filter, sort } = deliveryQueries.recentOutcomes(endpointId, since);
     const docs = await this.collection

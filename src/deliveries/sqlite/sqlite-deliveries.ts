@@ -30,8 +30,16 @@ const SCHEMA = `
     modified_at TEXT,
     doc TEXT NOT NULL
   );
-  CREATE INDEX IF NOT EXISTS webhook_events_by_workspace ON webhook_events (workspace_id, created_at DESC, id DESC);
-  CREATE INDEX IF NOT EXISTS webhook_events_outcomes ON webhook_events (endpoint_id, modified_at DESC)
+  -- Indexes are ascending and read backwards for the newest-first lists: new keys are the
+  -- largest, so they land on the last leaf page. In a DESC index they would land on the first,
+  -- where SQLite splits pages half empty: more pages written by every commit. (The DESC indexes
+  -- of earlier versions are replaced once.)
+  DROP INDEX IF EXISTS webhook_events_by_workspace;
+  DROP INDEX IF EXISTS webhook_events_outcomes;
+  DROP INDEX IF EXISTS deliveries_by_workspace;
+  DROP INDEX IF EXISTS deliveries_by_endpoint;
+  CREATE INDEX IF NOT EXISTS webhook_events_by_workspace_created ON webhook_events (workspace_id, created_at, id);
+  CREATE INDEX IF NOT EXISTS webhook_events_completed_by_endpoint ON webhook_events (endpoint_id, modified_at)
     WHERE succeeded IS NOT NULL;
   CREATE TABLE IF NOT EXISTS deliveries (
     id TEXT PRIMARY KEY,
@@ -45,8 +53,8 @@ const SCHEMA = `
     response TEXT,
     duration_ms INTEGER NOT NULL
   );
-  CREATE INDEX IF NOT EXISTS deliveries_by_workspace ON deliveries (workspace_id, created_at DESC, id DESC);
-  CREATE INDEX IF NOT EXISTS deliveries_by_endpoint ON deliveries (endpoint_id, created_at DESC, id DESC);
+  CREATE INDEX IF NOT EXISTS deliveries_by_workspace_created ON deliveries (workspace_id, created_at, id);
+  CREATE INDEX IF NOT EXISTS deliveries_by_endpoint_created ON deliveries (endpoint_id, created_at, id);
 `;
 
 interface DeliveryRow {
@@ -65,6 +73,7 @@ export class SqliteDeliveries implements SqliteProjection, DeliveriesRepository 
   readonly name = 'deliveries';
   readonly filter = { streamPrefixes: [WEBHOOK_EVENT_STREAM_PREFIX] };
   private readonly selectEvent: Statement<[string], { doc: string }>;
+  private readonly eventExists: Statement<[string], number>;
   private readonly upsertEvent: Statement<
     [string, string, string, string, string, number | null, number, string | null, string]
   >;
@@ -73,6 +82,9 @@ export class SqliteDeliveries implements SqliteProjection, DeliveriesRepository 
   constructor(private readonly db: SqliteDatabase) {
     db.exec(SCHEMA);
     this.selectEvent = db.prepare('SELECT doc FROM webhook_events WHERE id = ?');
+    this.eventExists = db
+      .prepare<[string], number>('SELECT 1 FROM webhook_events WHERE id = ?')
+      .pluck();
     this.upsertEvent = db.prepare(
       `INSERT INTO webhook_events
          (id, endpoint_id, workspace_id, created_at, event_type, succeeded, skipped, modified_at, doc)
@@ -89,7 +101,10 @@ export class SqliteDeliveries implements SqliteProjection, DeliveriesRepository 
 
   apply(recorded: RecordedEvent): void {
     const event = recorded as unknown as WebhookEventEvent;
-    const next = evolve(this.findEventSync(event.data.webhookEventId), event);
+    // A creation needs no earlier state: no read.
+    const previous =
+      event.type === 'WebhookEventCreated' ? null : this.findEventSync(event.data.webhookEventId);
+    const next = evolve(previous, event);
     if (!next) return;
     this.upsertEvent.run(
       next.id,
@@ -125,6 +140,10 @@ export class SqliteDeliveries implements SqliteProjection, DeliveriesRepository 
 
   async findEvent(id: string): Promise<WebhookEvent | null> {
     return this.findEventSync(id);
+  }
+
+  async hasEvent(id: string): Promise<boolean> {
+    return this.eventExists.get(id) !== undefined;
   }
 
   private findEventSync(id: string): WebhookEvent | null {

@@ -19,7 +19,9 @@ const SCHEMA = `
     lease_until INTEGER NOT NULL DEFAULT 0
   );
   CREATE INDEX IF NOT EXISTS due_work_by_due ON due_work (due_at, seq);
-  CREATE INDEX IF NOT EXISTS due_work_by_endpoint ON due_work (endpoint_id);
+  -- No index by endpoint: only disabling or deleting an endpoint looks its pending work up (a
+  -- scan of the queue), while every commit that schedules or settles work would write one.
+  DROP INDEX IF EXISTS due_work_by_endpoint;
   CREATE TABLE IF NOT EXISTS due_work_dispatcher (
     id INTEGER PRIMARY KEY CHECK (id = 1),
     owner TEXT NOT NULL,
@@ -59,8 +61,12 @@ export class SqliteDueWork implements SqliteProjection, DueWorkQueue {
   private readonly upsert: Statement<[string, string, number, number, number]>;
   private readonly reschedule: Statement<[number, string]>;
   private readonly remove: Statement<[string]>;
-  private readonly selectDue: Statement<[number, number], DueRow>;
   private readonly selectQueued: Statement<[number], DueRow>;
+  /**
+   * What nextDueAt would answer, found by the last claim's read; dropped once read or once the
+   * queue changes. The dispatcher asks right after a claim that left it idle: no second read.
+   */
+  private nextAfterClaim: number | null | undefined;
   /** webhook_event_id → end of its lease. Only this connection's claims are in it. */
   private readonly leases = new Map<string, number>();
   private readonly selectOwner: Statement<[], OwnerRow>;
@@ -94,12 +100,6 @@ export class SqliteDueWork implements SqliteProjection, DueWorkQueue {
     // again each time it runs with a bound LIMIT, which cost more than the query. Leased rows
     // come first in due order (they were due when claimed): stepping past them, at most about
     // WEBHOOK_MAX_IN_FLIGHT rows, is cheaper than a write per claim.
-    this.selectDue = db
-      .prepare<[number, number], DueRow>(
-        `SELECT webhook_event_id, endpoint_id, attempts_made, due_at FROM due_work
-         WHERE due_at <= ? AND seq <= ? ORDER BY due_at, seq`,
-      )
-      .raw();
     this.selectQueued = db
       .prepare<[number], DueRow>(
         `SELECT webhook_event_id, endpoint_id, attempts_made, due_at FROM due_work
@@ -118,6 +118,7 @@ export class SqliteDueWork implements SqliteProjection, DueWorkQueue {
   apply(recorded: RecordedEvent): void {
     const event = recorded as unknown as WebhookEventEvent;
     const id = event.data.webhookEventId;
+    this.nextAfterClaim = undefined;
     switch (event.type) {
       // A new event, or a redelivery: due now, in log order, with a fresh retry budget.
       case 'WebhookEventCreated':
@@ -145,35 +146,51 @@ export class SqliteDueWork implements SqliteProjection, DueWorkQueue {
   reset(): void {
     this.db.exec('DELETE FROM due_work');
     this.leases.clear();
+    this.nextAfterClaim = undefined;
   }
 
   async claim(now: number, limit: number, leaseMs: number): Promise<DueWork[]> {
-    if (!this.dispatching(now)) return [];
-    const claimed: DueWork[] = [];
-    if (limit <= 0) return claimed;
-    for (const [id, endpointId, attemptsMade] of this.selectDue.iterate(now, this.durableHead())) {
-      if ((this.leases.get(id) ?? 0) > now) continue;
-      claimed.push({ webhookEventId: id, endpointId, attemptsMade });
-      if (claimed.length === limit) break;
-    }
+    this.nextAfterClaim = undefined;
+    if (!this.dispatching(now) || limit <= 0) return [];
+    const { claimed, next } = this.scan(now, limit);
     // Leased once the read is over: the iterator is not used while the map changes.
     for (const work of claimed) this.leases.set(work.webhookEventId, now + leaseMs);
+    this.nextAfterClaim =
+      claimed.length > 0 && (next === null || next > now + leaseMs) ? now + leaseMs : next;
     return claimed;
   }
 
   /** The earliest due time of an unleased item, or lease end of a leased one. */
   async nextDueAt(): Promise<number | null> {
-    let next: number | null = null;
-    // In due order: the first unleased row ends the search (every later row is due later).
-    for (const [id, , , dueAt] of this.selectQueued.iterate(this.durableHead())) {
-      const leaseEnd = this.leases.get(id) ?? 0;
-      const at = Math.max(dueAt, leaseEnd);
-      next = next === null ? at : Math.min(next, at);
-      if (leaseEnd <= dueAt) break;
-    }
+    const cached = this.nextAfterClaim;
+    this.nextAfterClaim = undefined;
+    const next = cached !== undefined ? cached : this.scan(Date.now(), 0).next;
     if (next === null || this.dispatching(Date.now())) return next;
     // Another connection dispatches: look again later whether it still does.
     return Math.max(next, Date.now() + OWNERSHIP_POLL_MS);
+  }
+
+  /**
+   * One read of the queue in due order: takes up to `limit` unleased items due by `now`, and
+   * finds the earliest time after them at which an item falls due or a lease ends.
+   */
+  private scan(now: number, limit: number): { claimed: DueWork[]; next: number | null } {
+    const claimed: DueWork[] = [];
+    let next: number | null = null;
+    for (const [id, endpointId, attemptsMade, dueAt] of this.selectQueued.iterate(
+      this.durableHead(),
+    )) {
+      const leaseEnd = this.leases.get(id) ?? 0;
+      if (dueAt <= now && leaseEnd <= now && claimed.length < limit) {
+        claimed.push({ webhookEventId: id, endpointId, attemptsMade });
+        continue;
+      }
+      const at = Math.max(dueAt, leaseEnd);
+      next = next === null ? at : Math.min(next, at);
+      // Rows come in due order: past an unleased one, every row is due later still.
+      if (leaseEnd <= dueAt) break;
+    }
+    return { claimed, next };
   }
 
   /**

@@ -46,12 +46,16 @@ interface PendingAppend {
   reject(error: unknown): void;
 }
 
-/**
- * Called inside an append's write transaction with the events it inserted (in position order)
- * and the log's head before them; throwing aborts the whole batch. The embedded projection
- * runner applies read models here, so they commit atomically with the events.
- */
-export type CommitHook = (events: readonly RecordedEvent[], headBefore: number) => void;
+/** The embedded projection runner applies read models here, atomically with the events. */
+export interface CommitHook {
+  /**
+   * Inside an append's write transaction, with the events it inserted (in position order) and
+   * the log's head before them; throwing aborts the whole batch.
+   */
+  apply(events: readonly RecordedEvent[], headBefore: number): void;
+  /** Once that transaction has committed (not yet synced), with its last event's position. */
+  committed(head: number): void;
+}
 
 /** Recently appended events kept in memory, so live subscribers need not read them back. */
 const RECENT_EVENTS = 4096;
@@ -109,6 +113,7 @@ export class SqliteEventStore implements EventStore {
     ) => {
       outcomes: Array<AppendResult | WrongExpectedRevisionError>;
       recorded: RecordedEvent[] | null;
+      head: number;
     }
   >;
   private readonly selectStream: Statement<[string], EventRow>;
@@ -124,9 +129,13 @@ export class SqliteEventStore implements EventStore {
     this.checkpointAfter =
       options.backgroundCheckpointAfterCommits ?? BACKGROUND_CHECKPOINT_AFTER_COMMITS;
     if (this.checkpointAfter === 0) this.checkpointer.start();
+    // The position is the rowid: the largest one plus 1 on insert. No AUTOINCREMENT, whose only
+    // difference (never reusing the number of a deleted last row) cannot arise in an append-only
+    // table, and which costs a write to sqlite_sequence in every commit. (Files made by earlier
+    // versions keep it; they behave the same.)
     db.exec(`
       CREATE TABLE IF NOT EXISTS events (
-        position INTEGER PRIMARY KEY AUTOINCREMENT,
+        position INTEGER PRIMARY KEY,
         stream_id TEXT NOT NULL,
         revision INTEGER NOT NULL,
         type TEXT NOT NULL,
@@ -156,8 +165,9 @@ export class SqliteEventStore implements EventStore {
       const outcomes = batch.map((pending) =>
         this.appendInTransaction(pending, recordedAt, written, recorded),
       );
-      if (this.commitHook && recorded && recorded.length > 0) this.commitHook(recorded, headBefore);
-      return { outcomes, recorded };
+      const head = recorded?.length ? recorded[recorded.length - 1].position : 0;
+      if (this.commitHook && head > 0) this.commitHook.apply(recorded!, headBefore);
+      return { outcomes, recorded, head };
     });
     this.selectStream = db.prepare('SELECT * FROM events WHERE stream_id = ? ORDER BY revision');
     this.selectPage = db.prepare(
@@ -228,6 +238,7 @@ export class SqliteEventStore implements EventStore {
       return Promise.resolve();
     }
     const { outcomes, recorded } = written;
+    if (this.commitHook && written.head > 0) this.commitHook.committed(written.head);
     if (++this.commits === this.checkpointAfter) this.checkpointer.start();
     this.unsynced += 1;
     return this.walSync.afterCommit().then(

@@ -43,7 +43,7 @@ describe('WalSync', () => {
   it('lets the event store write appends made during a sync in one commit after it', async () => {
     const store = new SqliteEventStore(db);
     const commits: number[] = [];
-    store.setCommitHook((events) => commits.push(events.length));
+    store.setCommitHook({ apply: (events) => commits.push(events.length), committed: () => {} });
     // Keep libuv's thread pool busy for a while, so the first append's sync (an fdatasync on that
     // pool) is still under way while the next appends are made, one per turn of the event loop.
     const poolBusy = Array.from({ length: 4 }, () =>

@@ -46,7 +46,14 @@ export class SqliteProjectionRunner implements ProjectionRunner {
     if (!this.stopped) return;
     this.stopped = false;
     this.stopping = new AbortController();
-    this.store.setCommitHook((events, headBefore) => this.applyCommitted(events, headBefore));
+    this.store.setCommitHook({
+      apply: (events, headBefore) => this.applyCommitted(events, headBefore),
+      // Every checkpoint is at the batch's last event: a waitFor up to there needs no read.
+      committed: (head) => {
+        this.applied = Math.max(this.applied, head);
+        this.releaseWaiters();
+      },
+    });
     this.loop = this.run();
   }
 
@@ -119,6 +126,12 @@ export class SqliteProjectionRunner implements ProjectionRunner {
   /** Applies batches until every projection has reached the durable head of the log. */
   private catchUpSync(): void {
     if (this.running) return;
+    // This process's appends were applied inline (see applyCommitted): only the log's head, one
+    // read, says whether another process appended something.
+    if (this.applied >= this.store.durableHead()) {
+      this.releaseWaiters();
+      return;
+    }
     this.running = true;
     try {
       // Inline application keeps the checkpoints at the head: then no transaction is needed.
