@@ -73,6 +73,8 @@ const BACKGROUND_CHECKPOINT_AFTER_COMMITS = 256;
 export interface SqliteEventStoreOptions {
   /** Commits after which WAL checkpoints move to a worker thread; 0 starts it at once. */
   backgroundCheckpointAfterCommits?: number;
+  /** WAL frames past which it is checkpointed whole and started over (tests use a few). */
+  walRestartFrames?: number;
 }
 
 /**
@@ -125,7 +127,7 @@ export class SqliteEventStore implements EventStore {
     private readonly db: SqliteDatabase,
     options: SqliteEventStoreOptions = {},
   ) {
-    this.checkpointer = new WalCheckpointer(db);
+    this.checkpointer = new WalCheckpointer(db, undefined, options.walRestartFrames);
     this.checkpointAfter =
       options.backgroundCheckpointAfterCommits ?? BACKGROUND_CHECKPOINT_AFTER_COMMITS;
     if (this.checkpointAfter === 0) this.checkpointer.start();
@@ -176,10 +178,15 @@ export class SqliteEventStore implements EventStore {
     this.selectHead = db.prepare('SELECT MAX(position) AS head FROM events');
     this.appended.setMaxListeners(0);
     this.lastSeenHead = this.headPositionSync();
-    // Appends left waiting for the sync that just ended (see flushWhenReady) are written now.
-    this.walSync = new WalSync(db.memory ? null : db.name, () => {
-      if (this.queue.length > 0 && !this.flushScheduled) void this.flush();
-    });
+    // Appends left waiting for the sync that just ended (see flushWhenReady) are written now;
+    // first, when the WAL has grown long, it is checkpointed whole so that they start it over.
+    this.walSync = new WalSync(
+      db.memory ? null : db.name,
+      () => {
+        if (this.queue.length > 0 && !this.flushScheduled) void this.flush();
+      },
+      () => this.checkpointer.checkpointForRestart(),
+    );
   }
 
   /** At most one hook (the embedded projection runner); `undefined` removes it. */

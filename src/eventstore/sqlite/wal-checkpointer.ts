@@ -17,6 +17,16 @@ const FALLBACK_AUTOCHECKPOINT_PAGES = 16_384;
  * A checkpoint with nothing to copy writes and syncs nothing.
  */
 const DEFAULT_INTERVAL_MS = 50;
+/**
+ * WAL frames past which the next moment with no commit waiting checkpoints the WAL whole, so the
+ * next commit starts it over (16 MiB of 4 KiB pages). Under steady load the periodic checkpoints
+ * never catch up with it: a commit lands while each one runs, so the WAL would never start over.
+ * It would grow until the connection's own fallback checkpoint (WAL fsync, copy, database fsync)
+ * stalled the event loop for tens of milliseconds; and every commit that grows the file makes
+ * its fdatasync write the file's size too, which holds the file's lock that the next commit's
+ * writes wait for on the event loop.
+ */
+const RESTART_FRAMES = 4096;
 
 export interface CheckpointResult {
   /** 1 when a reader or writer kept the checkpoint from finishing (it resumes next time). */
@@ -26,8 +36,10 @@ export interface CheckpointResult {
   checkpointed: number;
 }
 
-type WorkerMessage =
-  ({ type: 'checkpointed' } & CheckpointResult) | { type: 'failed'; message: string };
+/** `requested`: the checkpoint asked for by a 'now' message, not a periodic one. */
+type WorkerMessage = { requested: boolean } & (
+  ({ type: 'checkpointed' } & CheckpointResult) | { type: 'failed'; message: string }
+);
 
 // Plain CommonJS run by the worker thread (eval: it needs no file of its own next to the compiled
 // code, and runs the same under ts-jest). Its own connection: better-sqlite3 is synchronous, so
@@ -40,17 +52,17 @@ const db = new Database(workerData.file, { timeout: workerData.busyTimeoutMs });
 db.pragma('synchronous = NORMAL');
 // Background work: on Linux this lowers this thread's priority only, not the event loop's.
 try { require('node:os').setPriority(19); } catch {}
-const run = () => {
+const run = (requested) => {
   try {
     const [result] = db.pragma('wal_checkpoint(PASSIVE)');
-    parentPort.postMessage({ type: 'checkpointed', busy: result.busy, log: result.log, checkpointed: result.checkpointed });
+    parentPort.postMessage({ type: 'checkpointed', requested, busy: result.busy, log: result.log, checkpointed: result.checkpointed });
   } catch (error) {
-    parentPort.postMessage({ type: 'failed', message: String((error && error.message) || error) });
+    parentPort.postMessage({ type: 'failed', requested, message: String((error && error.message) || error) });
   }
 };
-const timer = setInterval(run, workerData.intervalMs);
+const timer = setInterval(() => run(false), workerData.intervalMs);
 parentPort.on('message', (message) => {
-  if (message === 'now') run();
+  if (message === 'now') run(true);
   if (message === 'stop') {
     clearInterval(timer);
     db.close();
@@ -74,11 +86,14 @@ export class WalCheckpointer {
   /** Checkpoints the worker reported, and the last one's figures (for tests and diagnostics). */
   completed = 0;
   last: CheckpointResult | undefined;
+  /** Whole-WAL checkpoints asked for by checkpointForRestart (for tests and diagnostics). */
+  restarts = 0;
   private readonly listeners = new Set<() => void>();
 
   constructor(
     private readonly db: SqliteDatabase,
     private readonly intervalMs = DEFAULT_INTERVAL_MS,
+    private readonly restartFrames = RESTART_FRAMES,
   ) {}
 
   get running(): boolean {
@@ -109,6 +124,20 @@ export class WalCheckpointer {
     this.db.pragma(`wal_autocheckpoint = ${FALLBACK_AUTOCHECKPOINT_PAGES}`);
   }
 
+  /**
+   * When the WAL has grown past `restartFrames`: a checkpoint of all of it, which resolves once
+   * done (never rejects). The event store asks when no commit waits and holds its commits until
+   * then; the next commit then starts the WAL over. Undefined when none is due.
+   */
+  checkpointForRestart(): Promise<void> | undefined {
+    if (!this.running || (this.last?.log ?? 0) < this.restartFrames) return undefined;
+    this.restarts += 1;
+    // Due again only once a periodic checkpoint reports the WAL's size after this one.
+    return this.checkpointNow()
+      .catch(() => undefined)
+      .finally(() => (this.last = undefined));
+  }
+
   /** Asks for a checkpoint now and resolves once one has been reported (tests). */
   checkpointNow(): Promise<void> {
     if (!this.running) return Promise.reject(new Error('The checkpoint worker is not running'));
@@ -129,6 +158,7 @@ export class WalCheckpointer {
       await exited;
       if (this.db.open) this.db.pragma(`wal_autocheckpoint = ${DEFAULT_AUTOCHECKPOINT_PAGES}`);
       this.worker = undefined;
+      this.releaseListeners();
     })();
     await this.stopping;
     this.stopping = undefined;
@@ -138,11 +168,16 @@ export class WalCheckpointer {
     if (message.type === 'failed') {
       // e.g. SQLITE_BUSY past the timeout: the next interval tries again.
       this.logger.warn(`WAL checkpoint failed: ${message.message}`);
-      return;
+    } else {
+      const { busy, log, checkpointed } = message;
+      this.completed += 1;
+      this.last = { busy, log, checkpointed };
     }
-    const { busy, log, checkpointed } = message;
-    this.completed += 1;
-    this.last = { busy, log, checkpointed };
+    // A periodic checkpoint may have started before the request: only the requested one counts.
+    if (message.requested) this.releaseListeners();
+  }
+
+  private releaseListeners(): void {
     for (const listener of [...this.listeners]) listener();
     this.listeners.clear();
   }
@@ -150,6 +185,7 @@ export class WalCheckpointer {
   private fallBack(reason: string): void {
     this.logger.error(`${reason}; the database connection checkpoints by itself again`);
     this.worker = undefined;
+    this.releaseListeners();
     if (this.db.open) this.db.pragma(`wal_autocheckpoint = ${DEFAULT_AUTOCHECKPOINT_PAGES}`);
   }
 }

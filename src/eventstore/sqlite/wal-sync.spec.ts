@@ -40,6 +40,32 @@ describe('WalSync', () => {
     await sync.close();
   });
 
+  it('stays busy through the idle work it is given, runs it once per idle moment, then says it is idle', async () => {
+    const idle = jest.fn();
+    let finish!: () => void;
+    const idleWork = jest.fn((): Promise<void> | undefined => undefined);
+    idleWork.mockReturnValueOnce(new Promise<void>((resolve) => (finish = resolve)));
+    const sync = new WalSync(db.name, idle, idleWork);
+    await sync.afterCommit();
+    await settled();
+    expect(idleWork).toHaveBeenCalledTimes(1);
+    // The work holds the gate: a commit made meanwhile waits for it, then for its own sync.
+    expect(sync.busy).toBe(true);
+    expect(idle).not.toHaveBeenCalled();
+    let synced = false;
+    const during = sync.afterCommit().then(() => (synced = true));
+    await settled();
+    expect(synced).toBe(false);
+    finish();
+    await during;
+    await settled();
+    // Idle once more after that sync: asked again, there is no work this time.
+    expect(sync.busy).toBe(false);
+    expect(idleWork).toHaveBeenCalledTimes(2);
+    expect(idle).toHaveBeenCalledTimes(1);
+    await sync.close();
+  });
+
   it('lets the event store write appends made during a sync in one commit after it', async () => {
     const store = new SqliteEventStore(db);
     const commits: number[] = [];

@@ -26,11 +26,13 @@ export class WalSync {
 
   /**
    * `databaseFile` null: an in-memory database, nothing to sync. `onIdle` is called whenever a
-   * sync ends with no commit waiting for the next one.
+   * sync ends with no commit waiting for the next one. Before that, `idleWork` may start work
+   * that needs every commit synced and none made meanwhile: `busy` holds until it settles.
    */
   constructor(
     private readonly databaseFile: string | null,
     private readonly onIdle: () => void = () => undefined,
+    private readonly idleWork: () => Promise<void> | undefined = () => undefined,
   ) {}
 
   /** A sync is under way: a commit made now is covered only by the one after it. */
@@ -66,11 +68,15 @@ export class WalSync {
           for (const w of [...batch, ...this.waiting.splice(0)]) w.reject(failed);
         },
       )
-      .finally(() => {
-        this.running = undefined;
-        if (this.waiting.length > 0) this.next();
-        else this.onIdle();
-      });
+      .finally(() => this.settled());
+  }
+
+  private settled(idleWorkDone = false): void {
+    this.running = undefined;
+    if (this.waiting.length > 0) return this.next();
+    const work = idleWorkDone || this.failure !== undefined ? undefined : this.idleWork();
+    if (!work) return this.onIdle();
+    this.running = work.catch(() => undefined).finally(() => this.settled(true));
   }
 
   private async sync(): Promise<void> {
