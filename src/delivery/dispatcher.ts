@@ -89,7 +89,8 @@ export class Dispatcher {
         for (const work of claimed) this.launch(work);
         if (claimed.length > 0 && claimed.length === free) continue;
         // With a slot free, nothing more was due: a send that ends changes nothing (its record
-        // is an append, which wakes the loop anyway).
+        // is an append, which wakes the loop anyway). With none free, only a send that ends
+        // does: the loop waits for that, not for a due time that has passed already.
         this.waitingForSlot = free <= 0;
         await this.sleep(head);
       } catch (error) {
@@ -101,7 +102,7 @@ export class Dispatcher {
 
   /** Until something is appended, a slot frees up, or the next item falls due. */
   private async sleep(head: number): Promise<void> {
-    const next = await this.ports.dueWork.nextDueAt();
+    const next = this.waitingForSlot ? null : await this.ports.dueWork.nextDueAt();
     const delay = Math.max(
       0,
       Math.min(IDLE_POLL_MS, next === null ? IDLE_POLL_MS : next - Date.now()),
@@ -114,6 +115,8 @@ export class Dispatcher {
         // together and are refilled by one claim, not one claim each.
         this.wake = () => setImmediate(resolve);
         timer = setTimeout(resolve, delay);
+        // A send that ended before there was a wake to call freed a slot no one was told about.
+        if (this.waitingForSlot && this.inFlight < this.config.maxInFlight) this.wake();
       }),
     ]);
     clearTimeout(timer);

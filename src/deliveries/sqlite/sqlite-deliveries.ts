@@ -33,7 +33,7 @@ const SCHEMA = `
   -- Indexes are ascending and read backwards for the newest-first lists: new keys are the
   -- largest, so they land on the last leaf page. In a DESC index they would land on the first,
   -- where SQLite splits pages half empty: more pages written by every commit. (The DESC indexes
-  -- of earlier versions are replaced once.)
+  -- of earlier versions are replaced once, which on a large file takes a while at first start.)
   DROP INDEX IF EXISTS webhook_events_by_workspace;
   DROP INDEX IF EXISTS webhook_events_outcomes;
   DROP INDEX IF EXISTS deliveries_by_workspace;
@@ -80,7 +80,8 @@ export class SqliteDeliveries implements SqliteProjection, DeliveriesRepository 
   private readonly insertDelivery: Statement<unknown[]>;
 
   constructor(private readonly db: SqliteDatabase) {
-    db.exec(SCHEMA);
+    // One transaction: replacing the indexes of an earlier version is all or nothing.
+    db.transaction(() => db.exec(SCHEMA)).immediate();
     this.selectEvent = db.prepare('SELECT doc FROM webhook_events WHERE id = ?');
     this.eventExists = db
       .prepare<[string], number>('SELECT 1 FROM webhook_events WHERE id = ?')
@@ -156,7 +157,7 @@ export class SqliteDeliveries implements SqliteProjection, DeliveriesRepository 
       .prepare<[string, string, number], { succeeded: number }>(
         `SELECT succeeded FROM webhook_events
          WHERE endpoint_id = ? AND succeeded IS NOT NULL AND modified_at > ?
-         ORDER BY modified_at DESC LIMIT ?`,
+         ORDER BY modified_at DESC, rowid DESC LIMIT ?`,
       )
       .all(endpointId, since, count)
       .map((r) => r.succeeded === 1);

@@ -27,6 +27,11 @@ const DEFAULT_INTERVAL_MS = 50;
  * writes wait for on the event loop.
  */
 const RESTART_FRAMES = 4096;
+/**
+ * The longest commits are held for that checkpoint (a slow disk, a busy CPU): past it they go on,
+ * and the WAL just does not start over this time.
+ */
+const RESTART_HOLD_MS = 100;
 
 export interface CheckpointResult {
   /** 1 when a reader or writer kept the checkpoint from finishing (it resumes next time). */
@@ -88,13 +93,17 @@ export class WalCheckpointer {
   last: CheckpointResult | undefined;
   /** Whole-WAL checkpoints asked for by checkpointForRestart (for tests and diagnostics). */
   restarts = 0;
+  /** WAL frames at which the next one is due: raised when the WAL did not start over. */
+  private restartAt: number;
   private readonly listeners = new Set<() => void>();
 
   constructor(
     private readonly db: SqliteDatabase,
     private readonly intervalMs = DEFAULT_INTERVAL_MS,
     private readonly restartFrames = RESTART_FRAMES,
-  ) {}
+  ) {
+    this.restartAt = restartFrames;
+  }
 
   get running(): boolean {
     return this.worker !== undefined && this.stopping === undefined;
@@ -130,12 +139,16 @@ export class WalCheckpointer {
    * then; the next commit then starts the WAL over. Undefined when none is due.
    */
   checkpointForRestart(): Promise<void> | undefined {
-    if (!this.running || (this.last?.log ?? 0) < this.restartFrames) return undefined;
+    if (!this.running || !this.last || this.last.log < this.restartAt) return undefined;
     this.restarts += 1;
-    // Due again only once a periodic checkpoint reports the WAL's size after this one.
-    return this.checkpointNow()
-      .catch(() => undefined)
-      .finally(() => (this.last = undefined));
+    // Should the WAL not start over (another process reading it, a checkpoint cut short), the
+    // next one is due once it has grown as much again, not at every idle moment.
+    this.restartAt = this.last.log + this.restartFrames;
+    let timer: NodeJS.Timeout | undefined;
+    const limit = new Promise<void>((resolve) => (timer = setTimeout(resolve, RESTART_HOLD_MS)));
+    return Promise.race([this.checkpointNow().catch(() => undefined), limit]).finally(() =>
+      clearTimeout(timer),
+    );
   }
 
   /** Asks for a checkpoint now and resolves once one has been reported (tests). */
@@ -143,6 +156,8 @@ export class WalCheckpointer {
     if (!this.running) return Promise.reject(new Error('The checkpoint worker is not running'));
     return new Promise((resolve) => {
       this.listeners.add(resolve);
+      // Referenced while an answer is awaited: it may be what the process still waits for.
+      this.worker!.ref();
       this.worker!.postMessage('now');
     });
   }
@@ -172,6 +187,8 @@ export class WalCheckpointer {
       const { busy, log, checkpointed } = message;
       this.completed += 1;
       this.last = { busy, log, checkpointed };
+      // Fewer frames than at the last restart checkpoint: the WAL started over.
+      if (log < this.restartAt - this.restartFrames) this.restartAt = this.restartFrames;
     }
     // A periodic checkpoint may have started before the request: only the requested one counts.
     if (message.requested) this.releaseListeners();
@@ -180,6 +197,7 @@ export class WalCheckpointer {
   private releaseListeners(): void {
     for (const listener of [...this.listeners]) listener();
     this.listeners.clear();
+    if (this.worker && !this.stopping) this.worker.unref();
   }
 
   private fallBack(reason: string): void {
