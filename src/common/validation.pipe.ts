@@ -37,6 +37,16 @@ const TYPE_CHECKS = new Set(['isString', 'isBoolean', 'isInt', 'isArray', 'isObj
  */
 export const MAX_INPUT_DEPTH = 64;
 
+/**
+ * A body DTO may offer a check of the usual, valid request that is cheaper than class-validator
+ * (the publish route runs for every event). It must use the same predicates as the DTO's
+ * decorators: `true` means class-validator would find nothing wrong, so it is skipped; `false`
+ * means nothing, and class-validator decides (and words the problems).
+ */
+export interface QuickCheckedBody {
+  isPlainlyValid(body: Record<string, unknown>): boolean;
+}
+
 /** Decorator context naming the allowed values, so an array gets one problem per bad item. */
 export interface AllowedValuesContext {
   allowed: readonly string[];
@@ -81,6 +91,12 @@ export class ApiValidationPipe implements PipeTransform {
           input: (value as Record<string, unknown>)['__proto__'],
         },
       ]);
+    }
+    if (
+      metadata.type === 'body' &&
+      (dto as Partial<QuickCheckedBody>).isPlainlyValid?.(value as Record<string, unknown>)
+    ) {
+      return shallowInstance(dto as new () => object, value as Record<string, unknown>);
     }
     // Query strings need class-transformer's conversions (see query.ts); bodies are JSON as is.
     const instance =

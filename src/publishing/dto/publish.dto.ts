@@ -1,5 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsIn, IsObject, IsOptional, IsUUID } from 'class-validator';
+import { IsIn, IsObject, IsOptional, IsUUID, isIn, isObject, isUUID } from 'class-validator';
 import { describeAllowed } from '../../common/validation.pipe';
 import { WEBHOOK_EVENT_TYPES, WebhookEventType } from '../../common/webhook-event-types';
 
@@ -30,6 +30,20 @@ export class PublishEventRequest {
   @IsOptional()
   @IsUUID('all', { message: 'Input should be a valid UUID' })
   workspace_id?: string | null;
+
+  /** QuickCheckedBody: the decorators' own predicates, and no other field. */
+  static isPlainlyValid(body: Record<string, unknown>): boolean {
+    for (const key in body) {
+      if (!Object.prototype.hasOwnProperty.call(body, key)) continue;
+      if (key !== 'type' && key !== 'data' && key !== 'workspace_id') return false;
+    }
+    const workspaceId = body.workspace_id;
+    return (
+      isIn(body.type, WEBHOOK_EVENT_TYPES) &&
+      isObject(body.data) &&
+      (workspaceId === undefined || workspaceId === null || isUUID(workspaceId, 'all'))
+    );
+  }
 }
 
 export class Publication {
