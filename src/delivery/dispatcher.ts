@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { nowIso } from '../common/clock';
 import { uuidv7 } from '../common/ids';
+import { settledWithin } from '../common/promises';
 import { DeliveryConfig } from '../config/config';
 import { DeliveriesRepository } from '../deliveries/deliveries.repository';
 import { Endpoint } from '../endpoints/endpoint';
@@ -236,13 +237,6 @@ export class Dispatcher {
       decide,
     );
   }
-}
-
-/** Resolves when `promise` does, or after `ms` at the latest. */
-function settledWithin(promise: Promise<void>, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)));
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 /** The current secret, plus the previous one while its rotation grace period lasts. */

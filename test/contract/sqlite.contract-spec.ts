@@ -53,6 +53,17 @@ const rotate = (): EndpointCommand => ({
   now: new Date().toISOString(),
 });
 
+/** A fresh data directory for each test of the calling describe, closed and deleted after it. */
+function eachDataDir(): { storages: Storages; dataDir: string } {
+  const dir = {} as { storages: Storages; dataDir: string };
+  beforeEach(async () => {
+    dir.storages = new Storages(sqliteStorage);
+    dir.dataDir = await dir.storages.create();
+  });
+  afterEach(() => dir.storages.release());
+  return dir;
+}
+
 /** Another process (the CLI) on the same file: its own better-sqlite3 connection. */
 describe('SQLite engine shared by two processes', () => {
   let storages: Storages;
@@ -166,23 +177,16 @@ class AppliedPositions implements SqliteProjection {
 }
 
 describe('SQLite projection runner checkpoints', () => {
-  let storages: Storages;
-  let dataDir: string;
-
-  beforeEach(async () => {
-    storages = new Storages(sqliteStorage);
-    dataDir = await storages.create();
-  });
-  afterEach(() => storages.release());
+  const dir = eachDataDir();
 
   /** A process's own connection, event store and runner with the counting projection. */
   function openProcess() {
-    const db = openSqliteDatabase(dataDir);
+    const db = openSqliteDatabase(dir.dataDir);
     const store = new SqliteEventStore(db);
     const applied = new AppliedPositions(db);
     const runner = new SqliteProjectionRunner(db, store, [applied]);
     runner.start();
-    return storages.adopt({
+    return dir.storages.adopt({
       store,
       runner,
       applied,
@@ -211,12 +215,12 @@ describe('SQLite projection runner checkpoints', () => {
     const first = openProcess();
     await appendMany(first.store, 300, 'before');
     await within(first.runner.waitFor(await first.store.headPosition()), 'the first runner');
-    await storages.close(first);
+    await dir.storages.close(first);
 
     // Appended while no runner runs: more than one runner batch.
-    const offline = await storages.openEventStore(dataDir);
+    const offline = await dir.storages.openEventStore(dir.dataDir);
     await appendMany(offline.store, 2500, 'offline');
-    await storages.close(offline);
+    await dir.storages.close(offline);
 
     const second = openProcess();
     await within(second.runner.waitFor(await second.store.headPosition()), 'the restarted runner');
@@ -256,16 +260,9 @@ describe('SQLite projection runner checkpoints', () => {
  * its process is gone, or when the row has not been renewed in time.
  */
 describe('SQLite due work: one dispatching connection', () => {
-  let storages: Storages;
-  let dataDir: string;
+  const dir = eachDataDir();
   const workspaceId = randomUUID();
   const lease = 60_000;
-
-  beforeEach(async () => {
-    storages = new Storages(sqliteStorage);
-    dataDir = await storages.create();
-  });
-  afterEach(() => storages.release());
 
   /** Two due WebhookEvents, projected on `engine`; their ids in due order. */
   async function scheduleTwo(engine: Engine): Promise<string[]> {
@@ -291,8 +288,8 @@ describe('SQLite due work: one dispatching connection', () => {
     (await engine.dueWork.claim(now, 10, lease)).map((w) => w.webhookEventId);
 
   it('hands work out from one connection only, and from the next one once it closes', async () => {
-    const first = await storages.openEngine(dataDir);
-    const second = await storages.openEngine(dataDir);
+    const first = await dir.storages.openEngine(dir.dataDir);
+    const second = await dir.storages.openEngine(dir.dataDir);
     const ids = await scheduleTwo(first);
     await within(second.projections.waitFor(await first.eventStore.headPosition()), 'second');
 
@@ -302,22 +299,22 @@ describe('SQLite due work: one dispatching connection', () => {
     // ...and says when to look again, not that work is due now.
     expect(await second.dueWork.nextDueAt()).toBeGreaterThan(Date.now());
 
-    await storages.close(first);
+    await dir.storages.close(first);
     // The first one's leases ended with it: everything is handed out again, at once.
     expect(await claimIds(second)).toEqual(ids);
   });
 
   it('takes over at once from a process that is gone, and from a holder that stopped renewing', async () => {
-    const first = await storages.openEngine(dataDir);
+    const first = await dir.storages.openEngine(dir.dataDir);
     const ids = await scheduleTwo(first);
     expect(await claimIds(first)).toEqual(ids);
 
     // A holder whose process has exited (a crash): its pid no longer runs.
     const gone = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']);
-    const db = openSqliteDatabase(dataDir);
+    const db = openSqliteDatabase(dir.dataDir);
     try {
       const gonePid = Number(gone.stdout.toString());
-      const second = await storages.openEngine(dataDir);
+      const second = await dir.storages.openEngine(dir.dataDir);
       await within(second.projections.waitFor(await first.eventStore.headPosition()), 'second');
       // Written from another host (a container sharing the directory): its pid means nothing
       // here, so the holder is waited out even though no such process runs on this one.
@@ -334,7 +331,7 @@ describe('SQLite due work: one dispatching connection', () => {
       expect(await claimIds(second)).toEqual(ids);
 
       // A holder in a live process (this one) that has not renewed its row: taken once expired.
-      const third = await storages.openEngine(dataDir);
+      const third = await dir.storages.openEngine(dir.dataDir);
       await within(third.projections.waitFor(await first.eventStore.headPosition()), 'third');
       expect(await claimIds(third)).toEqual([]);
       const until = (db.prepare('SELECT until FROM due_work_dispatcher').get() as { until: number })
@@ -348,14 +345,7 @@ describe('SQLite due work: one dispatching connection', () => {
 });
 
 describe('SQLite files written by earlier versions', () => {
-  let storages: Storages;
-  let dataDir: string;
-
-  beforeEach(async () => {
-    storages = new Storages(sqliteStorage);
-    dataDir = await storages.create();
-  });
-  afterEach(() => storages.release());
+  const dir = eachDataDir();
 
   const indexesOf = (db: SqliteDatabase) =>
     db
@@ -368,7 +358,7 @@ describe('SQLite files written by earlier versions', () => {
 
   it('goes on numbering an AUTOINCREMENT log and replaces the descending list indexes', async () => {
     // The log as earlier versions created it, with one event in it.
-    let db = openSqliteDatabase(dataDir);
+    let db = openSqliteDatabase(dir.dataDir);
     db.exec(`
       CREATE TABLE events (
         position INTEGER PRIMARY KEY AUTOINCREMENT, stream_id TEXT NOT NULL,
@@ -379,9 +369,9 @@ describe('SQLite files written by earlier versions', () => {
         VALUES ('contract-old', 0, 'Noted', '{}', '{}', '2026-01-01T00:00:00.000Z');
     `);
     db.close();
-    await storages.close(await storages.openEngine(dataDir));
+    await dir.storages.close(await dir.storages.openEngine(dir.dataDir));
     // Their descending indexes, in place of this version's.
-    db = openSqliteDatabase(dataDir);
+    db = openSqliteDatabase(dir.dataDir);
     const current = indexesOf(db);
     for (const name of current) db.exec(`DROP INDEX ${name}`);
     db.exec(`
@@ -393,7 +383,7 @@ describe('SQLite files written by earlier versions', () => {
     `);
     db.close();
 
-    const engine = await storages.openEngine(dataDir);
+    const engine = await dir.storages.openEngine(dir.dataDir);
     const workspaceId = randomUUID();
     const ids = [randomUUID(), randomUUID()];
     const positions: number[] = [];
@@ -416,7 +406,7 @@ describe('SQLite files written by earlier versions', () => {
     });
     expect(listed.items.map((e) => e.id)).toEqual([...ids].reverse());
 
-    db = openSqliteDatabase(dataDir);
+    db = openSqliteDatabase(dir.dataDir);
     try {
       expect(indexesOf(db)).toEqual(current);
     } finally {

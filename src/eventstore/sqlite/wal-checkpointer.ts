@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { once } from 'node:events';
 import { Worker } from 'node:worker_threads';
+import { settledWithin } from '../../common/promises';
 import { SqliteDatabase } from './sqlite-database';
 
 /** SQLite's own default: the connection checkpoints every time the WAL reaches this many pages. */
@@ -144,14 +145,13 @@ export class WalCheckpointer {
     // Should the WAL not start over (another process reading it, a checkpoint cut short), the
     // next one is due once it has grown as much again, not at every idle moment.
     this.restartAt = this.last.log + this.restartFrames;
-    let timer: NodeJS.Timeout | undefined;
-    const limit = new Promise<void>((resolve) => (timer = setTimeout(resolve, RESTART_HOLD_MS)));
-    return Promise.race([this.checkpointNow().catch(() => undefined), limit]).finally(() =>
-      clearTimeout(timer),
+    return settledWithin(
+      this.checkpointNow().catch(() => undefined),
+      RESTART_HOLD_MS,
     );
   }
 
-  /** Asks for a checkpoint now and resolves once one has been reported (tests). */
+  /** Asks for a checkpoint now and resolves once it has been reported (or the worker is gone). */
   checkpointNow(): Promise<void> {
     if (!this.running) return Promise.reject(new Error('The checkpoint worker is not running'));
     return new Promise((resolve) => {

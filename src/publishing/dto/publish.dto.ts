@@ -3,6 +3,8 @@ import { IsIn, IsObject, IsOptional, IsUUID, isIn, isObject, isUUID } from 'clas
 import { describeAllowed } from '../../common/validation.pipe';
 import { WEBHOOK_EVENT_TYPES, WebhookEventType } from '../../common/webhook-event-types';
 
+const PUBLISH_FIELDS = new Set(['type', 'data', 'workspace_id']);
+
 export class PublishEventRequest {
   @ApiProperty({
     enum: WEBHOOK_EVENT_TYPES,
@@ -33,12 +35,9 @@ export class PublishEventRequest {
 
   /** QuickCheckedBody: the decorators' own predicates, and no other field. */
   static isPlainlyValid(body: Record<string, unknown>): boolean {
-    for (const key in body) {
-      if (!Object.prototype.hasOwnProperty.call(body, key)) continue;
-      if (key !== 'type' && key !== 'data' && key !== 'workspace_id') return false;
-    }
     const workspaceId = body.workspace_id;
     return (
+      Object.keys(body).every((key) => PUBLISH_FIELDS.has(key)) &&
       isIn(body.type, WEBHOOK_EVENT_TYPES) &&
       isObject(body.data) &&
       (workspaceId === undefined || workspaceId === null || isUUID(workspaceId, 'all'))
