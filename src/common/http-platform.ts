@@ -1,5 +1,6 @@
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { useLeanAsyncResourceBind } from './async-resource-bind';
 import { ApiError, validationFailed } from './errors';
 
 /** Request bodies larger than this are refused with 413 (the API's largest body is a publish). */
@@ -15,6 +16,9 @@ const MAX_PARAM_LENGTH = 2048;
  * valid percent-encoding a 422 too.
  */
 export function createHttpAdapter(): FastifyAdapter {
+  // Fastify binds a function per request body: on Node 20 that kept each request alive until a
+  // full GC (see useLeanAsyncResourceBind).
+  useLeanAsyncResourceBind();
   const adapter = new FastifyAdapter({
     bodyLimit: BODY_LIMIT_BYTES,
     routerOptions: { maxParamLength: MAX_PARAM_LENGTH },

@@ -5,6 +5,7 @@ import {
   EventStore,
   NewEvent,
   RecordedEvent,
+  Subscription,
   WrongExpectedRevisionError,
   matchesFilter,
 } from '../../src/eventstore/event-store';
@@ -448,6 +449,39 @@ export function eventStoreContract(
 
         expect(received.events).toEqual(await readWholeLog(store));
         await subscription.stop();
+      });
+
+      it('serves subscriptions of different speeds, and one started meanwhile, every event in order', async () => {
+        const fast = new Received();
+        const slow = new Received();
+        const fastSubscription = store.subscribeToAll({ fromPosition: 0 }, fast.handler);
+        const slowSubscription = store.subscribeToAll({ fromPosition: 0 }, async (e) => {
+          await new Promise((resolve) => setTimeout(resolve, 1));
+          slow.handler(e);
+        });
+        const late = new Received();
+        let lateSubscription: Subscription | undefined;
+        for (let wave = 0; wave < 6; wave++) {
+          await Promise.all(
+            Array.from({ length: 25 }, (_, i) =>
+              store.append(`${prefix}w-${i % 4}`, events(1 + (i % 2)), 'any'),
+            ),
+          );
+          if (wave === 2)
+            lateSubscription = store.subscribeToAll({ fromPosition: 0 }, late.handler);
+        }
+        const sentinel = event('Sentinel');
+        await store.append(`${prefix}sentinel`, [sentinel], 'no_stream');
+        for (const received of [fast, slow, late])
+          await received.untilId(sentinel.data.id as string);
+
+        const log = await readWholeLog(store);
+        expect(fast.events).toEqual(log);
+        expect(slow.events).toEqual(log);
+        expect(late.events).toEqual(log);
+        await Promise.all(
+          [fastSubscription, slowSubscription, lateSubscription!].map((s) => s.stop()),
+        );
       });
 
       it('starts after the given position: from the head it sees only later events', async () => {

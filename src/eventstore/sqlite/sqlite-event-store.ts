@@ -57,7 +57,10 @@ export interface CommitHook {
   committed(head: number): void;
 }
 
-/** Recently appended events kept in memory, so live subscribers need not read them back. */
+/**
+ * At most this many recent events are kept in memory for a live subscriber that lags behind; past
+ * it, the subscriber reads the log.
+ */
 const RECENT_EVENTS = 4096;
 
 /** Rows read per query by subscriptions and filtered reads. */
@@ -94,9 +97,16 @@ export class SqliteEventStore implements EventStore {
   /** Commits of this process not yet synced: until they are, the table's head is not visible. */
   private unsynced = 0;
   private commitHook: CommitHook | undefined;
-  /** Live subscriptions: while there are none (and no hook), appends are not kept in memory. */
-  private subscribers = 0;
-  /** This process's latest durable events, in position order (gaps where others appended). */
+  /**
+   * Where each live subscription has got to. While there are none (and no hook), appends are not
+   * parsed back.
+   */
+  private readonly readers = new Set<{ position: number }>();
+  /**
+   * This process's latest durable events that a live subscription has not handled yet, in
+   * position order (gaps where others appended). Nothing else is kept: an event held here for
+   * long outlives the young generation, and every such event made the old one grow.
+   */
   private recent: RecordedEvent[] = [];
   /** Copies the WAL into the database file off the event loop, once the store is busy. */
   readonly checkpointer: WalCheckpointer;
@@ -163,7 +173,7 @@ export class SqliteEventStore implements EventStore {
       // Last revision of each stream written earlier in this transaction: no query to re-read it.
       const written = new Map<string, number>();
       // Built (parsed back) only for someone to hand them to.
-      const recorded: RecordedEvent[] | null = this.commitHook || this.subscribers > 0 ? [] : null;
+      const recorded: RecordedEvent[] | null = this.commitHook || this.readers.size > 0 ? [] : null;
       const outcomes = batch.map((pending) =>
         this.appendInTransaction(pending, recordedAt, written, recorded),
       );
@@ -270,9 +280,20 @@ export class SqliteEventStore implements EventStore {
     );
   }
 
+  /** Keeps `events` for the live subscriptions, and drops what all of them have handled. */
   private remember(events: readonly RecordedEvent[]): void {
-    this.recent.push(...events);
-    if (this.recent.length > 2 * RECENT_EVENTS) this.recent = this.recent.slice(-RECENT_EVENTS);
+    if (this.readers.size === 0) {
+      this.recent = [];
+      return;
+    }
+    let handled = Number.MAX_SAFE_INTEGER;
+    for (const reader of this.readers) handled = Math.min(handled, reader.position);
+    let kept = this.recent;
+    let first = 0;
+    while (first < kept.length && kept[first].position <= handled) first += 1;
+    if (first > 0) kept = kept.slice(first);
+    kept.push(...events);
+    this.recent = kept.length > RECENT_EVENTS ? kept.slice(-RECENT_EVENTS) : kept;
   }
 
   /** Events (from, to] from memory when all of them are there, in order and without gaps. */
@@ -400,27 +421,21 @@ export class SqliteEventStore implements EventStore {
   subscribeToAll(options: SubscribeOptions, handler: EventHandler): Subscription {
     let stopped = false;
     const stopping = new AbortController();
-    this.subscribers += 1;
+    const reader = { position: options.fromPosition };
+    this.readers.add(reader);
     const stop = () => {
-      if (!stopped) this.subscribers -= 1;
+      this.readers.delete(reader);
       stopped = true;
       stopping.abort();
     };
     const run = async (): Promise<void> => {
-      let position = options.fromPosition;
       while (!stopped) {
         const head = this.durableHead();
-        if (head > position) {
-          position = await this.deliverRange(
-            position,
-            head,
-            options.filter,
-            handler,
-            () => stopped,
-          );
+        if (head > reader.position) {
+          await this.deliverRange(reader, head, options.filter, handler, () => stopped);
           continue;
         }
-        await this.waitForAppend(position, stopping.signal);
+        await this.waitForAppend(reader.position, stopping.signal);
       }
     };
     const done = run().finally(stop);
@@ -433,37 +448,40 @@ export class SqliteEventStore implements EventStore {
     };
   }
 
-  /** Hands events in (from, to] to the handler in order; returns the last position handled. */
+  /**
+   * Hands the events after the reader's position, up to `to`, to the handler in order; the
+   * reader's position follows each one handled.
+   */
   private async deliverRange(
-    from: number,
+    reader: { position: number },
     to: number,
     filter: EventFilter | undefined,
     handler: EventHandler,
     isStopped: () => boolean,
-  ): Promise<number> {
-    let position = from;
-    const cached = this.recentRange(from, to);
+  ): Promise<void> {
+    const cached = this.recentRange(reader.position, to);
     if (cached) {
       for (const event of cached) {
-        if (isStopped()) return position;
+        if (isStopped()) return;
         if (matchesFilter(event, filter)) await handler(event);
-        position = event.position;
+        reader.position = event.position;
       }
-      return position;
+      return;
     }
-    while (position < to && !isStopped()) {
-      const rows = this.selectPage.all(position);
-      if (rows.length === 0) return to;
+    while (reader.position < to && !isStopped()) {
+      const rows = this.selectPage.all(reader.position);
+      if (rows.length === 0) {
+        reader.position = to;
+        return;
+      }
       for (const row of rows) {
-        if (isStopped()) return position;
-        if (row.position > to) return position;
+        if (isStopped() || row.position > to) return;
         if (matchesFilter({ streamId: row.stream_id, type: row.type }, filter)) {
           await handler(toRecorded(row));
         }
-        position = row.position;
+        reader.position = row.position;
       }
     }
-    return position;
   }
 
   /**
