@@ -6,9 +6,12 @@ import { CoreModule } from './config/config.module';
 import { DeliveriesModule } from './deliveries/deliveries.module';
 import { DeliveryModule } from './delivery/delivery.module';
 import { PublishingModule } from './publishing/publishing.module';
+import { RecoveryModule } from './recovery/recovery.module';
+import { RetentionModule } from './retention/retention.module';
 import { Engine } from './engine/engine';
 import { EndpointsModule } from './endpoints/endpoints.module';
 import { HealthController } from './health/health.controller';
+import { HistoryModule } from './history/history.module';
 
 @Module({})
 export class AppModule {
@@ -22,6 +25,9 @@ export class AppModule {
         DeliveriesModule,
         DeliveryModule,
         PublishingModule,
+        HistoryModule,
+        RetentionModule,
+        RecoveryModule,
       ],
       controllers: [HealthController],
     };

@@ -81,6 +81,29 @@ describe('loadConfig', () => {
     );
   });
 
+  it('reads the retention settings: days (fractions allowed, 0 keeps forever) and the check interval', () => {
+    expect(loadConfig({}).retention).toEqual({
+      eventRetentionMs: 30 * 24 * 3600_000,
+      checkIntervalMs: 3600_000,
+    });
+    expect(
+      loadConfig({ WEBHOOK_EVENT_RETENTION_DAYS: '0.5', WEBHOOK_RETENTION_CHECK_INTERVAL: '10m' })
+        .retention,
+    ).toEqual({ eventRetentionMs: 12 * 3600_000, checkIntervalMs: 600_000 });
+    expect(loadConfig({ WEBHOOK_EVENT_RETENTION_DAYS: '0' }).retention.eventRetentionMs).toBeNull();
+    for (const bad of ['-1', 'thirty', '1e3', '30d']) {
+      expect(() => loadConfig({ WEBHOOK_EVENT_RETENTION_DAYS: bad })).toThrow(
+        `WEBHOOK_EVENT_RETENTION_DAYS=${JSON.stringify(bad)}: expected a number of days, e.g. 30 or 0.5 (0 keeps payloads forever)`,
+      );
+    }
+    expect(() => loadConfig({ WEBHOOK_RETENTION_CHECK_INTERVAL: '0s' })).toThrow(
+      'WEBHOOK_RETENTION_CHECK_INTERVAL="0s": expected a duration above 0, e.g. "1h"',
+    );
+    expect(() => loadConfig({ WEBHOOK_RETENTION_CHECK_INTERVAL: 'hourly' })).toThrow(
+      /WEBHOOK_RETENTION_CHECK_INTERVAL="hourly": Invalid duration/,
+    );
+  });
+
   describe('engines', () => {
     const problems = (env: Record<string, string>): string => {
       try {

@@ -20,7 +20,15 @@ export interface AppConfig {
   allowPrivateNetworks: boolean;
   logLevel: LogLevel;
   delivery: DeliveryConfig;
+  retention: RetentionConfig;
   engines: EnginesConfig;
+}
+
+export interface RetentionConfig {
+  /** Payloads of webhook events created longer ago than this are archived; null: kept forever. */
+  eventRetentionMs: number | null;
+  /** How often the retention job looks for events to archive. */
+  checkIntervalMs: number;
 }
 
 /** The production engines; with neither set, the embedded SQLite engine in `dataDir` is used. */
@@ -55,6 +63,8 @@ export interface DeliveryConfig {
   /** Attempts sent concurrently, across all endpoints. */
   maxInFlight: number;
 }
+
+const DAY_MS = 24 * 3600_000;
 
 export const LOG_LEVELS = ['error', 'warn', 'log', 'debug', 'verbose'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -106,6 +116,10 @@ export function loadConfig(env: Env = process.env): AppConfig {
       failureThreshold: read('WEBHOOK_FAILURE_THRESHOLD', 10, positiveInteger),
       secretGracePeriodMs: read('WEBHOOK_SECRET_GRACE_PERIOD', 24 * 3600_000, duration),
       maxInFlight: read('WEBHOOK_MAX_IN_FLIGHT', 256, positiveInteger),
+    },
+    retention: {
+      eventRetentionMs: read('WEBHOOK_EVENT_RETENTION_DAYS', 30 * DAY_MS, retentionDays),
+      checkIntervalMs: read('WEBHOOK_RETENTION_CHECK_INTERVAL', 3600_000, positiveDuration),
     },
     engines: readEngines(env, optional, problems),
   };
@@ -192,6 +206,22 @@ function positiveInteger(raw: string): Parsed<number> {
   return /^\d+$/.test(raw) && value >= 1 && Number.isSafeInteger(value)
     ? { value }
     : { error: 'expected a positive integer' };
+}
+
+/** Days, fractions allowed (`0.5`: 12 hours); `0` keeps payloads forever. */
+function retentionDays(raw: string): Parsed<number | null> {
+  const days = Number(raw);
+  if (!/^\d+(\.\d+)?$/.test(raw) || !Number.isFinite(days)) {
+    return { error: 'expected a number of days, e.g. 30 or 0.5 (0 keeps payloads forever)' };
+  }
+  return { value: days === 0 ? null : Math.max(1, Math.round(days * DAY_MS)) };
+}
+
+function positiveDuration(raw: string): Parsed<number> {
+  const parsed = duration(raw);
+  return 'value' in parsed && parsed.value === 0
+    ? { error: 'expected a duration above 0, e.g. "1h"' }
+    : parsed;
 }
 
 function duration(raw: string): Parsed<number> {

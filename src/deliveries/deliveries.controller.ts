@@ -1,12 +1,6 @@
 import { Controller, Get, HttpCode, Inject, Param, Post, Query } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
-import {
-  ApiAcceptedResponse,
-  ApiOkResponse,
-  ApiOperation,
-  ApiParam,
-  ApiTags,
-} from '@nestjs/swagger';
+import { ApiAcceptedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { CurrentPrincipal, RequireScope } from '../auth/auth.guard';
 import { canAccessWorkspace, Principal } from '../auth/principal';
 import { notFound } from '../common/errors';
@@ -15,6 +9,7 @@ import { PaginatedList } from '../common/pagination.dto';
 import { parseTimestamp } from '../common/timestamps';
 import { UuidParamPipe } from '../common/uuid-param.pipe';
 import { ApiRequestValidationError, ApiResourceNotFoundError } from '../openapi/error-responses';
+import { WebhookEventIdParam } from '../openapi/id-params';
 import { Engine, ENGINE } from '../engine/engine';
 import { presentDelivery, presentWebhookEvent } from './delivery.presenter';
 import {
@@ -104,7 +99,7 @@ export class DeliveriesController {
     description: 'Get a webhook event by ID. **Scopes**: `webhooks:read` `webhooks:write`',
     operationId: 'webhooks:get_webhook_event',
   })
-  @ApiParam({ name: 'id', format: 'uuid', description: 'The webhook event ID.' })
+  @WebhookEventIdParam()
   @ApiOkResponse({ type: WebhookEventSchema, description: 'The webhook event.' })
   @ApiResourceNotFoundError()
   async getEvent(
@@ -125,7 +120,7 @@ export class DeliveriesController {
       'Schedule the re-delivery of a webhook event: a new attempt with the same id and body and a fresh retry budget. **Scopes**: `webhooks:write`',
     operationId: 'webhooks:redeliver_webhook_event',
   })
-  @ApiParam({ name: 'id', format: 'uuid', description: 'The webhook event ID.' })
+  @WebhookEventIdParam()
   @ApiAcceptedResponse({ description: 'Redelivery scheduled.', schema: { type: 'object' } })
   @ApiResourceNotFoundError()
   async redeliver(

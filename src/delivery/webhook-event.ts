@@ -233,3 +233,9 @@ export function decideSkip(
     { type: 'WebhookEventSkipped', data: { webhookEventId: state.id, reason, skippedAt: now } },
   ];
 }
+
+/** Retention: the payload is dropped once; an event already archived (or unknown) stays as is. */
+export function decideArchive(state: WebhookEvent | null, now: string): WebhookEventEvent[] {
+  if (!state || state.isArchived) return [];
+  return [{ type: 'WebhookEventArchived', data: { webhookEventId: state.id, archivedAt: now } }];
+}

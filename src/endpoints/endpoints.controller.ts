@@ -16,7 +16,6 @@ import {
   ApiNoContentResponse,
   ApiOkResponse,
   ApiOperation,
-  ApiParam,
   ApiTags,
 } from '@nestjs/swagger';
 import { CurrentPrincipal, RequireScope } from '../auth/auth.guard';
@@ -31,6 +30,7 @@ import {
   ApiRequestValidationError,
   ApiResourceNotFoundError,
 } from '../openapi/error-responses';
+import { EndpointIdParam } from '../openapi/id-params';
 import { Endpoint } from './endpoint';
 import {
   CreateEndpointCommand,
@@ -45,9 +45,6 @@ import {
   WebhookEndpointUpdate,
 } from './dto/endpoint.dto';
 import { presentEndpoint } from './endpoint.presenter';
-
-const IdParam = () =>
-  ApiParam({ name: 'id', format: 'uuid', description: 'The webhook endpoint ID.' });
 
 @ApiTags('webhooks')
 @ApiRequestValidationError()
@@ -117,7 +114,7 @@ export class EndpointsController {
     description: 'Get a webhook endpoint by ID. **Scopes**: `webhooks:read` `webhooks:write`',
     operationId: 'webhooks:get_webhook_endpoint',
   })
-  @IdParam()
+  @EndpointIdParam()
   @ApiOkResponse({ type: WebhookEndpoint, description: 'The webhook endpoint.' })
   @ApiResourceNotFoundError()
   async get(
@@ -140,7 +137,7 @@ export class EndpointsController {
       '**Scopes**: `webhooks:write`',
     operationId: 'webhooks:update_webhook_endpoint',
   })
-  @IdParam()
+  @EndpointIdParam()
   @ApiOkResponse({ type: WebhookEndpoint, description: 'The updated webhook endpoint.' })
   @ApiResourceNotFoundError()
   @ApiConflictError()
@@ -170,7 +167,7 @@ export class EndpointsController {
       'Delete a webhook endpoint. Its delivery history is kept. **Scopes**: `webhooks:write`',
     operationId: 'webhooks:delete_webhook_endpoint',
   })
-  @IdParam()
+  @EndpointIdParam()
   @ApiNoContentResponse({ description: 'Deleted.' })
   @ApiResourceNotFoundError()
   @ApiConflictError()
@@ -190,7 +187,7 @@ export class EndpointsController {
       'period. **Scopes**: `webhooks:write`',
     operationId: 'webhooks:reset_webhook_endpoint_secret',
   })
-  @IdParam()
+  @EndpointIdParam()
   @ApiOkResponse({
     type: WebhookEndpoint,
     description: 'The webhook endpoint with its new secret.',
