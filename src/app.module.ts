@@ -8,7 +8,7 @@ import { DeliveryModule } from './delivery/delivery.module';
 import { PublishingModule } from './publishing/publishing.module';
 import { Engine } from './engine/engine';
 import { EndpointsModule } from './endpoints/endpoints.module';
-import { HealthController } from './health/health.controller';
+import { OperationsModule } from './operations/operations.module';
 
 @Module({})
 export class AppModule {
@@ -22,8 +22,8 @@ export class AppModule {
         DeliveriesModule,
         DeliveryModule,
         PublishingModule,
+        OperationsModule,
       ],
-      controllers: [HealthController],
     };
   }
 }

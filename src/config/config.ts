@@ -21,6 +21,12 @@ export interface AppConfig {
   logLevel: LogLevel;
   delivery: DeliveryConfig;
   engines: EnginesConfig;
+  operations: OperationsConfig;
+}
+
+export interface OperationsConfig {
+  /** GET /ready answers 503 while a projection is more than this many events behind the log. */
+  readyMaxLag: number;
 }
 
 /** The production engines; with neither set, the embedded SQLite engine in `dataDir` is used. */
@@ -108,6 +114,9 @@ export function loadConfig(env: Env = process.env): AppConfig {
       maxInFlight: read('WEBHOOK_MAX_IN_FLIGHT', 256, positiveInteger),
     },
     engines: readEngines(env, optional, problems),
+    operations: {
+      readyMaxLag: read('WEBHOOK_READY_MAX_LAG', 1000, nonNegativeInteger),
+    },
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
@@ -192,6 +201,13 @@ function positiveInteger(raw: string): Parsed<number> {
   return /^\d+$/.test(raw) && value >= 1 && Number.isSafeInteger(value)
     ? { value }
     : { error: 'expected a positive integer' };
+}
+
+function nonNegativeInteger(raw: string): Parsed<number> {
+  const value = Number(raw);
+  return /^\d+$/.test(raw) && Number.isSafeInteger(value)
+    ? { value }
+    : { error: 'expected an integer of 0 or more' };
 }
 
 function duration(raw: string): Parsed<number> {
