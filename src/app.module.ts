@@ -10,8 +10,8 @@ import { RecoveryModule } from './recovery/recovery.module';
 import { RetentionModule } from './retention/retention.module';
 import { Engine } from './engine/engine';
 import { EndpointsModule } from './endpoints/endpoints.module';
-import { HealthController } from './health/health.controller';
 import { HistoryModule } from './history/history.module';
+import { OperationsModule } from './operations/operations.module';
 
 @Module({})
 export class AppModule {
@@ -28,8 +28,8 @@ export class AppModule {
         HistoryModule,
         RetentionModule,
         RecoveryModule,
+        OperationsModule,
       ],
-      controllers: [HealthController],
     };
   }
 }

@@ -10,6 +10,8 @@ import { ApiValidationPipe } from './common/validation.pipe';
 import { AppConfig, LOG_LEVELS } from './config/config';
 import { Engine, openEngine } from './engine/engine';
 import { buildOpenApiDocument, serveOpenApi } from './openapi/openapi';
+import { countHttpRequests } from './operations/http-metrics';
+import { ServiceMetrics } from './operations/service-metrics';
 
 export interface AppOverrides {
   /** DNS used by the delivery sender (tests map names to 127.0.0.1 and never reach the network). */
@@ -37,6 +39,7 @@ export async function createApp(
     createHttpAdapter(),
     { logger, bodyParser: false },
   );
+  countHttpRequests(app.getHttpAdapter().getInstance(), app.get(ServiceMetrics));
   app.useGlobalPipes(new ApiValidationPipe());
   app.useGlobalFilters(new HttpExceptionFilter());
   app.enableShutdownHooks(['SIGTERM', 'SIGINT'], { useProcessExit: true });

@@ -4,3 +4,20 @@ export function settledWithin(promise: Promise<void>, ms: number): Promise<void>
   const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)));
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
+
+/** What `within` rejects with when the promise has not settled in time. */
+export class TimedOutError extends Error {
+  constructor(ms: number) {
+    super(`no answer within ${ms} ms`);
+    this.name = 'TimedOutError';
+  }
+}
+
+/** Settles as `promise` does, or rejects with TimedOutError after `ms`. */
+export function within<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new TimedOutError(ms)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}

@@ -104,6 +104,21 @@ describe('loadConfig', () => {
     );
   });
 
+  it('reads the readiness lag threshold, 1000 events by default', () => {
+    expect(loadConfig({}).operations).toEqual({ readyMaxLag: 1000 });
+    expect(loadConfig({ WEBHOOK_READY_MAX_LAG: '0' }).operations).toEqual({ readyMaxLag: 0 });
+    expect(loadConfig({ WEBHOOK_READY_MAX_LAG: '250' }).operations).toEqual({ readyMaxLag: 250 });
+  });
+
+  it.each(['-1', '1.5', 'lots', '1e3', '99999999999999999999'])(
+    'explains a bad readiness lag threshold (%s)',
+    (raw) => {
+      expect(() => loadConfig({ WEBHOOK_READY_MAX_LAG: raw })).toThrow(
+        `WEBHOOK_READY_MAX_LAG=${JSON.stringify(raw)}: expected an integer of 0 or more`,
+      );
+    },
+  );
+
   describe('engines', () => {
     const problems = (env: Record<string, string>): string => {
       try {

@@ -22,6 +22,12 @@ export interface AppConfig {
   delivery: DeliveryConfig;
   retention: RetentionConfig;
   engines: EnginesConfig;
+  operations: OperationsConfig;
+}
+
+export interface OperationsConfig {
+  /** GET /ready answers 503 while a projection is more than this many events behind the log. */
+  readyMaxLag: number;
 }
 
 export interface RetentionConfig {
@@ -122,6 +128,9 @@ export function loadConfig(env: Env = process.env): AppConfig {
       checkIntervalMs: read('WEBHOOK_RETENTION_CHECK_INTERVAL', 3600_000, positiveDuration),
     },
     engines: readEngines(env, optional, problems),
+    operations: {
+      readyMaxLag: read('WEBHOOK_READY_MAX_LAG', 1000, nonNegativeInteger),
+    },
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
@@ -222,6 +231,13 @@ function positiveDuration(raw: string): Parsed<number> {
   return 'value' in parsed && parsed.value === 0
     ? { error: 'expected a duration above 0, e.g. "1h"' }
     : parsed;
+}
+
+function nonNegativeInteger(raw: string): Parsed<number> {
+  const value = Number(raw);
+  return /^\d+$/.test(raw) && Number.isSafeInteger(value)
+    ? { value }
+    : { error: 'expected an integer of 0 or more' };
 }
 
 function duration(raw: string): Parsed<number> {

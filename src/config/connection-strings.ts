@@ -188,3 +188,15 @@ export function checkEventStoreConnectionString(value: string): Checked {
     },
   );
 }
+
+/**
+ * An error's message on one line, scrubbed (see scrubCredentials) of every given connection
+ * string's credentials: for a start-up error or a readiness reason.
+ */
+export function safeErrorLine(error: unknown, connectionStrings: readonly string[]): string {
+  const message = error instanceof Error ? error.message : String(error);
+  return connectionStrings
+    .reduce((text, connectionString) => scrubCredentials(text, connectionString), message)
+    .replace(/\s*\n\s*/g, ' ')
+    .trim();
+}

@@ -9,10 +9,13 @@ import { AppConfig } from '../config/config';
 import { APP_CONFIG, DNS_RESOLVER } from '../config/config.module';
 import { Engine, ENGINE } from '../engine/engine';
 import { DeliverySaga } from './delivery-saga';
-import { Dispatcher } from './dispatcher';
+import { AttemptObserver, Dispatcher } from './dispatcher';
 import { HttpSender, Resolver } from './http-sender';
 
 export const USER_AGENT = 'RapidlyWebhooks/0.1 (+https://rapidly.tech)';
+
+/** Optional: an AttemptObserver told of every attempt the dispatcher sends (the metrics). */
+export const ATTEMPT_OBSERVER = Symbol('AttemptObserver');
 
 /**
  * The delivery engine: the saga and the dispatcher run in the service process, started once the
@@ -50,8 +53,13 @@ export const USER_AGENT = 'RapidlyWebhooks/0.1 (+https://rapidly.tech)';
     },
     {
       provide: Dispatcher,
-      inject: [ENGINE, APP_CONFIG, HttpSender],
-      useFactory: (engine: Engine, config: AppConfig, sender: HttpSender) =>
+      inject: [ENGINE, APP_CONFIG, HttpSender, { token: ATTEMPT_OBSERVER, optional: true }],
+      useFactory: (
+        engine: Engine,
+        config: AppConfig,
+        sender: HttpSender,
+        observer: AttemptObserver | undefined,
+      ) =>
         new Dispatcher(
           {
             store: engine.eventStore,
@@ -60,6 +68,7 @@ export const USER_AGENT = 'RapidlyWebhooks/0.1 (+https://rapidly.tech)';
             deliveries: engine.deliveries,
             dueWork: engine.dueWork,
             sender,
+            observer,
           },
           config.delivery,
         ),

@@ -1,5 +1,5 @@
 import { DeliveryConfig } from '../config/config';
-import { Dispatcher, DispatcherPorts } from './dispatcher';
+import { attemptResult, Dispatcher, DispatcherPorts } from './dispatcher';
 import { DueWork } from './due-work';
 import { SendOutcome } from './http-sender';
 
@@ -102,5 +102,29 @@ describe('Dispatcher', () => {
       sends.forEach((send) => send(answered));
       await dispatcher.stop();
     }
+  });
+});
+
+describe('attemptResult', () => {
+  const outcome = (httpCode: number | null) => ({
+    httpCode,
+    response: null,
+    durationMs: 5,
+    permanent: false,
+  });
+
+  it('counts 2xx as succeeded, any other answer as failed, no answer as unreachable', () => {
+    expect([200, 204, 299].map((code) => attemptResult(outcome(code)))).toEqual([
+      'succeeded',
+      'succeeded',
+      'succeeded',
+    ]);
+    expect([301, 404, 410, 500].map((code) => attemptResult(outcome(code)))).toEqual([
+      'failed',
+      'failed',
+      'failed',
+      'failed',
+    ]);
+    expect(attemptResult(outcome(null))).toBe('unreachable');
   });
 });

@@ -20,6 +20,7 @@ import {
   decideAttempt,
   decideSkip,
   evolve,
+  isSuccess,
   webhookEventStream,
 } from './webhook-event';
 
@@ -30,6 +31,19 @@ export interface DispatcherPorts {
   deliveries: DeliveriesRepository;
   dueWork: DueWorkQueue;
   sender: HttpSender;
+  /** Told of every attempt sent (metrics). */
+  observer?: AttemptObserver;
+}
+
+/** How an attempt went, in the few words metrics count it by. */
+export type AttemptResult = 'succeeded' | 'failed' | 'unreachable';
+
+/**
+ * Watches attempts as they are sent. It runs on the delivery path, once per attempt: it must be
+ * synchronous and cheap (no I/O, no promise), and never throw.
+ */
+export interface AttemptObserver {
+  onAttempt(result: AttemptResult, durationMs: number): void;
 }
 
 /** How long a claimed attempt stays ours: longer than any send can take. */
@@ -202,6 +216,7 @@ export class Dispatcher {
       }),
     });
     const attempt = toAttemptOutcome(outcome);
+    this.ports.observer?.onAttempt(attemptResult(attempt), attempt.durationMs);
     const retryAfterMs = outcome.kind === 'response' ? outcome.retryAfterMs : null;
     const delay = attempt.permanent
       ? null
@@ -246,6 +261,12 @@ export function signingSecrets(endpoint: Endpoint, now: number): string[] {
     endpoint.previousSecretExpiresAt !== null &&
     Date.parse(endpoint.previousSecretExpiresAt) > now;
   return previousValid ? [endpoint.secret, endpoint.previousSecret!] : [endpoint.secret];
+}
+
+/** A 2xx answer succeeded, any other answer failed; no answer at all: unreachable. */
+export function attemptResult(outcome: AttemptOutcome): AttemptResult {
+  if (outcome.httpCode === null) return 'unreachable';
+  return isSuccess(outcome.httpCode) ? 'succeeded' : 'failed';
 }
 
 /** 410 Gone is final: the receiver says the endpoint no longer exists. */

@@ -17,7 +17,7 @@ import { ProjectionRunner } from '../projections/projection-runner';
 import { SqliteCheckpoints } from '../projections/sqlite/sqlite-checkpoints';
 import { SqliteProjectionRunner } from '../projections/sqlite/sqlite-projection-runner';
 import { AppConfig, EventStoreDbConfig, MongoDbConfig } from '../config/config';
-import { connectionTarget, scrubCredentials } from '../config/connection-strings';
+import { connectionTarget, safeErrorLine, scrubCredentials } from '../config/connection-strings';
 
 /** One storage engine: the event store, the projections and every read-model repository. */
 export interface Engine {
@@ -195,9 +195,5 @@ function newReplicaId(): string {
  * error with its cause would print them.
  */
 function startupError(error: unknown, variable: string, connectionString: string): Error {
-  const message = error instanceof Error ? error.message : String(error);
-  const line = scrubCredentials(message, connectionString)
-    .replace(/\s*\n\s*/g, ' ')
-    .trim();
-  return new Error(`${line} (check ${variable})`);
+  return new Error(`${safeErrorLine(error, [connectionString])} (check ${variable})`);
 }
