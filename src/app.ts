@@ -10,6 +10,8 @@ import { ApiValidationPipe } from './common/validation.pipe';
 import { AppConfig, LOG_LEVELS } from './config/config';
 import { Engine, openEngine } from './engine/engine';
 import { buildOpenApiDocument, serveOpenApi } from './openapi/openapi';
+import { JsonLogger } from './logging/json-logger';
+import { logRequests } from './logging/request-log';
 import { countHttpRequests } from './operations/http-metrics';
 import { ServiceMetrics } from './operations/service-metrics';
 
@@ -33,13 +35,15 @@ export async function createApp(
   overrides: AppOverrides = {},
 ): Promise<RunningApp> {
   const engine = given ?? (await openEngine(config));
-  const logger = LOG_LEVELS.slice(0, LOG_LEVELS.indexOf(config.logLevel) + 1) as NestLogLevel[];
+  const levels = LOG_LEVELS.slice(0, LOG_LEVELS.indexOf(config.logLevel) + 1) as NestLogLevel[];
   const app = await NestFactory.create<NestFastifyApplication>(
     AppModule.register(config, engine, overrides.resolver),
     createHttpAdapter(),
-    { logger, bodyParser: false },
+    { logger: config.logFormat === 'json' ? new JsonLogger(levels) : levels, bodyParser: false },
   );
-  countHttpRequests(app.getHttpAdapter().getInstance(), app.get(ServiceMetrics));
+  const fastify = app.getHttpAdapter().getInstance();
+  countHttpRequests(fastify, app.get(ServiceMetrics));
+  logRequests(fastify, levels.includes('log'));
   app.useGlobalPipes(new ApiValidationPipe());
   app.useGlobalFilters(new HttpExceptionFilter());
   app.enableShutdownHooks(['SIGTERM', 'SIGINT'], { useProcessExit: true });

@@ -1,5 +1,5 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
-import type { FastifyReply } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { WrongExpectedRevisionError } from '../eventstore/event-store';
 import { ApiError, conflict, notFound } from './errors';
 
@@ -25,20 +25,23 @@ export class HttpExceptionFilter implements ExceptionFilter {
   private readonly logger = new Logger('HTTP');
 
   catch(exception: unknown, host: ArgumentsHost): void {
-    const reply = host.switchToHttp().getResponse<FastifyReply>();
-    const error = this.toApiError(exception);
+    const http = host.switchToHttp();
+    const reply = http.getResponse<FastifyReply>();
+    const error = this.toApiError(exception, http.getRequest<FastifyRequest>().id);
     void reply.status(error.getStatus()).headers(error.headers).send(error.body);
   }
 
-  private toApiError(exception: unknown): ApiError {
+  private toApiError(exception: unknown, requestId: string): ApiError {
     if (exception instanceof ApiError) return exception;
     if (exception instanceof WrongExpectedRevisionError) {
       return conflict('The resource was changed concurrently; retry the request');
     }
     if (exception instanceof HttpException) return this.fromHttpException(exception);
-    this.logger.error(
-      exception instanceof Error ? (exception.stack ?? exception.message) : String(exception),
-    );
+    this.logger.error({
+      msg: exception instanceof Error ? exception.message : String(exception),
+      request_id: requestId,
+      ...(exception instanceof Error && { stack: exception.stack }),
+    });
     return new ApiError(500, { error: 'InternalServerError', detail: 'Internal server error' });
   }
 

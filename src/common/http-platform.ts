@@ -1,5 +1,6 @@
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { requestIdOf } from '../logging/request-log';
 import { useLeanAsyncResourceBind } from './async-resource-bind';
 import { ApiError, validationFailed } from './errors';
 
@@ -21,6 +22,8 @@ export function createHttpAdapter(): FastifyAdapter {
   useLeanAsyncResourceBind();
   const adapter = new FastifyAdapter({
     bodyLimit: BODY_LIMIT_BYTES,
+    // The caller's X-Request-Id when it is a plain token (see logRequests), else a UUID.
+    genReqId: requestIdOf,
     routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
     frameworkErrors: (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
       const bad =

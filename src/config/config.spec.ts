@@ -81,6 +81,14 @@ describe('loadConfig', () => {
     );
   });
 
+  it('reads the log format: json by default, or text', () => {
+    expect(loadConfig({}).logFormat).toBe('json');
+    expect(loadConfig({ LOG_FORMAT: 'TEXT' }).logFormat).toBe('text');
+    expect(() => loadConfig({ LOG_FORMAT: 'yaml' })).toThrow(
+      'LOG_FORMAT="yaml": expected one of json, text',
+    );
+  });
+
   it('reads the retention settings: days (fractions allowed, 0 keeps forever) and the check interval', () => {
     expect(loadConfig({}).retention).toEqual({
       eventRetentionMs: 30 * 24 * 3600_000,

@@ -19,6 +19,8 @@ export interface AppConfig {
   /** Development only: allow private/loopback targets and plain http endpoint URLs. */
   allowPrivateNetworks: boolean;
   logLevel: LogLevel;
+  /** `json`: one JSON object per line; `text`: Nest's coloured console lines (development). */
+  logFormat: LogFormat;
   delivery: DeliveryConfig;
   retention: RetentionConfig;
   engines: EnginesConfig;
@@ -74,6 +76,8 @@ const DAY_MS = 24 * 3600_000;
 
 export const LOG_LEVELS = ['error', 'warn', 'log', 'debug', 'verbose'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
+export const LOG_FORMATS = ['json', 'text'] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -116,6 +120,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     dataDir: resolve(env.DATA_DIR?.trim() || './data'),
     allowPrivateNetworks: read('WEBHOOK_ALLOW_PRIVATE_NETWORKS', false, parseBoolean),
     logLevel: read('LOG_LEVEL', 'log', parseLogLevel),
+    logFormat: read('LOG_FORMAT', 'json', parseLogFormat),
     delivery: {
       retrySchedule: read('WEBHOOK_RETRY_SCHEDULE', DEFAULT_RETRY_SCHEDULE_MS, durations),
       timeoutMs: read('WEBHOOK_TIMEOUT_MS', 10_000, positiveInteger),
@@ -208,6 +213,11 @@ export function parseBoolean(raw: string): Parsed<boolean> {
 function parseLogLevel(raw: string): Parsed<LogLevel> {
   const level = LOG_LEVELS.find((l) => l === raw);
   return level ? { value: level } : { error: `expected one of ${LOG_LEVELS.join(', ')}` };
+}
+
+function parseLogFormat(raw: string): Parsed<LogFormat> {
+  const format = LOG_FORMATS.find((f) => f === raw.toLowerCase());
+  return format ? { value: format } : { error: `expected one of ${LOG_FORMATS.join(', ')}` };
 }
 
 function positiveInteger(raw: string): Parsed<number> {
