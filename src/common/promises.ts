@@ -1,10 +1,3 @@
-/** Resolves when `promise` does, or after `ms` at the latest; never rejects on its own. */
-export function settledWithin(promise: Promise<void>, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)));
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
-
 /** What `within` rejects with when the promise has not settled in time. */
 export class TimedOutError extends Error {
   constructor(ms: number) {
@@ -20,4 +13,11 @@ export function within<T>(promise: Promise<T>, ms: number): Promise<T> {
     timer = setTimeout(() => reject(new TimedOutError(ms)), ms);
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** Resolves when `promise` does, or after `ms` at the latest; never rejects on its own. */
+export function settledWithin(promise: Promise<void>, ms: number): Promise<void> {
+  return within(promise, ms).catch((error: unknown) => {
+    if (!(error instanceof TimedOutError)) throw error;
+  });
 }

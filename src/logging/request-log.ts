@@ -2,6 +2,7 @@ import { Logger } from '@nestjs/common';
 import type { FastifyInstance } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
+import { routeOf } from '../common/http-routes';
 
 export const REQUEST_ID_HEADER = 'x-request-id';
 
@@ -27,7 +28,7 @@ export function logRequests(instance: FastifyInstance, logRequestLines: boolean)
   if (!logRequestLines) return;
   const logger = new Logger('HTTP');
   instance.addHook('onResponse', (request, reply, done) => {
-    const route = request.routeOptions.url ?? '(unmatched)';
+    const route = routeOf(request);
     logger.log({
       msg: `${request.method} ${route} ${reply.statusCode}`,
       request_id: request.id,

@@ -1,8 +1,6 @@
 import type { FastifyInstance } from 'fastify';
+import { routeOf } from '../common/http-routes';
 import { ServiceMetrics } from './service-metrics';
-
-/** The route label of a request that matched no route (one value, whatever the URL). */
-export const UNMATCHED_ROUTE = '(unmatched)';
 
 /**
  * Counts every answered request by its route pattern: added on Fastify's root instance before
@@ -10,11 +8,7 @@ export const UNMATCHED_ROUTE = '(unmatched)';
  */
 export function countHttpRequests(instance: FastifyInstance, metrics: ServiceMetrics): void {
   instance.addHook('onResponse', (request, reply, done) => {
-    metrics.onHttpResponse(
-      request.method,
-      request.routeOptions.url ?? UNMATCHED_ROUTE,
-      reply.statusCode,
-    );
+    metrics.onHttpResponse(request.method, routeOf(request), reply.statusCode);
     done();
   });
 }
