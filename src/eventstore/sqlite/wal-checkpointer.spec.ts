@@ -80,9 +80,10 @@ describe('WAL checkpoints in a worker thread', () => {
     await Promise.all(Array.from({ length: 16 }, appender));
     expect(store.checkpointer.restarts).toBeGreaterThan(0);
     // The WAL file keeps the size of its longest stretch between restarts: a few times 64 frames
-    // (4 KiB pages), where without restarts it would hold every frame written (over 1,500 here).
+    // (4 KiB pages; 300-660 in 18 runs here, more when a busy machine cuts restart holds short),
+    // where without restarts it would hold every frame written (over 1,500 here).
     const walFrames = statSync(join(dir, `${DATABASE_FILE}-wal`)).size / (4096 + 24);
-    expect(walFrames).toBeLessThan(events / 10);
+    expect(walFrames).toBeLessThan(1000);
     await store.close();
     db.close();
 
