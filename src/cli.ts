@@ -1,8 +1,10 @@
 import { AccessToken, SCOPES, Scope, TokenKind } from './auth/access-token';
 import { AccessTokensService } from './auth/access-tokens.service';
 import { isUuid } from './common/ids';
+import { UsageError } from './common/usage-error';
 import { loadConfig } from './config/config';
 import { openEngine } from './engine/engine';
+import { DEFAULT_LIMIT, replayCommand } from './replay/replay.command';
 
 const USAGE = `Usage: npm run --silent cli -- <command>
 
@@ -15,12 +17,21 @@ Commands:
       List tokens (never the token values: only their ids and grants).
   token revoke <token-id>
       Revoke a token; requests made with it get 401 from then on.
+  replay
+      Rebuild every read model from position 0 of the event log into fresh storage, then
+      switch over at once. The service may keep running: it serves from the old read models
+      until the switch, and what it writes meanwhile is in the new ones.
+  replay --verify [--limit N]
+      Rebuild every read model into scratch storage and compare it with the live one, row by
+      row. Prints each difference (the first N, default ${DEFAULT_LIMIT}) and exits 1 if there is
+      any drift; changes nothing.
 
 Scopes: ${SCOPES.join(', ')}
 Storage: the service's own, from the same variables: DATA_DIR (default ./data), or
 MONGODB_URI and EVENTSTORE_CONNECTION_STRING for the production engines.`;
 
-class UsageError extends Error {}
+/** Options that take no value. */
+const FLAGS = new Set(['verify', 'help']);
 
 type Options = Record<string, string>;
 
@@ -34,6 +45,10 @@ function parseOptions(args: string[]): { positional: string[]; options: Options 
       continue;
     }
     const [name, inline] = arg.slice(2).split(/=(.*)/s, 2);
+    if (FLAGS.has(name) && inline === undefined) {
+      options[name] = 'true';
+      continue;
+    }
     const value = inline ?? args[++i];
     if (value === undefined || value.startsWith('--'))
       throw new UsageError(`--${name} needs a value`);
@@ -122,6 +137,10 @@ async function run(argv: string[]): Promise<number> {
   if (group === undefined || group === 'help' || 'help' in options) {
     console.log(USAGE);
     return 0;
+  }
+  if (group === 'replay') {
+    if (command !== undefined) throw new UsageError(`Unexpected argument "${command}"`);
+    return replayCommand(options);
   }
   if (group !== 'token') throw new UsageError(`Unknown command "${group}"`);
   const engine = await openEngine(loadConfig());

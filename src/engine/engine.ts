@@ -2,13 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { Logger } from '@nestjs/common';
 import { AccessTokensRepository } from '../auth/access-tokens.repository';
-import { SqliteAccessTokens } from '../auth/sqlite/sqlite-access-tokens';
 import { DeliveriesRepository } from '../deliveries/deliveries.repository';
-import { SqliteDeliveries } from '../deliveries/sqlite/sqlite-deliveries';
 import { DueWorkQueue } from '../delivery/due-work';
-import { SqliteDueWork } from '../delivery/sqlite/sqlite-due-work';
 import { EndpointsRepository } from '../endpoints/endpoints.repository';
-import { SqliteEndpoints } from '../endpoints/sqlite/sqlite-endpoints';
 import { EventStore } from '../eventstore/event-store';
 import { openSqliteDatabase } from '../eventstore/sqlite/sqlite-database';
 import { SqliteEventStore } from '../eventstore/sqlite/sqlite-event-store';
@@ -16,6 +12,9 @@ import { CheckpointStore } from '../projections/checkpoints';
 import { ProjectionRunner } from '../projections/projection-runner';
 import { SqliteCheckpoints } from '../projections/sqlite/sqlite-checkpoints';
 import { SqliteProjectionRunner } from '../projections/sqlite/sqlite-projection-runner';
+import { createSqliteReadModels } from '../projections/sqlite/sqlite-read-models';
+import { ReadModelReplay } from '../replay/read-model-replay';
+import { SqliteReplay } from '../replay/sqlite/sqlite-replay';
 import { AppConfig, EventStoreDbConfig, MongoDbConfig } from '../config/config';
 import { connectionTarget, safeErrorLine, scrubCredentials } from '../config/connection-strings';
 
@@ -31,6 +30,8 @@ export interface Engine {
   readonly dueWork: DueWorkQueue;
   /** Positions of consumers that are not projections (the delivery saga). */
   readonly checkpoints: CheckpointStore;
+  /** Rebuilds the read models from the log (CLI `replay`), or checks them against it. */
+  readonly replay: ReadModelReplay;
   close(): Promise<void>;
 }
 
@@ -40,16 +41,9 @@ export const ENGINE = Symbol('Engine');
 export function openEmbeddedEngine(dataDir: string): Engine {
   const db = openSqliteDatabase(dataDir);
   const eventStore = new SqliteEventStore(db);
-  const endpoints = new SqliteEndpoints(db);
-  const accessTokens = new SqliteAccessTokens(db);
-  const deliveries = new SqliteDeliveries(db);
-  const dueWork = new SqliteDueWork(db, () => eventStore.durableHead());
-  const projections = new SqliteProjectionRunner(db, eventStore, [
-    endpoints,
-    accessTokens,
-    deliveries,
-    dueWork,
-  ]);
+  const readModels = createSqliteReadModels(db, () => eventStore.durableHead());
+  const { endpoints, accessTokens, deliveries, dueWork } = readModels;
+  const projections = new SqliteProjectionRunner(db, eventStore, readModels.all);
   return {
     description: `embedded SQLite in ${dataDir}`,
     eventStore,
@@ -59,6 +53,7 @@ export function openEmbeddedEngine(dataDir: string): Engine {
     deliveries,
     dueWork,
     checkpoints: new SqliteCheckpoints(db),
+    replay: new SqliteReplay(db, eventStore, readModels.all),
     async close() {
       await projections.stop();
       await eventStore.close();
@@ -170,6 +165,7 @@ export async function openWithMongoReadModels(
       deliveries: readModels.deliveries,
       dueWork: readModels.dueWork,
       checkpoints: readModels.checkpoints,
+      replay: readModels.replay,
       async close() {
         await readModels.close();
         await eventStore.close();

@@ -148,6 +148,7 @@ describe('SQLite engine shared by two processes', () => {
 class AppliedPositions implements SqliteProjection {
   readonly name = 'contract_applied_positions';
   readonly filter = {};
+  readonly tables = ['contract_applied'];
 
   constructor(private readonly db: SqliteDatabase) {
     db.exec(

@@ -2,18 +2,10 @@ import type { Statement } from 'better-sqlite3';
 import { RecordedEvent } from '../../eventstore/event-store';
 import { ReadCache } from '../../eventstore/sqlite/read-cache';
 import { SqliteDatabase } from '../../eventstore/sqlite/sqlite-database';
+import { TableNames } from '../../projections/sqlite/schema';
 import { SqliteProjection } from '../../projections/sqlite/sqlite-projection';
 import { ACCESS_TOKEN_STREAM_PREFIX, AccessToken, AccessTokenEvent, evolve } from '../access-token';
 import { AccessTokensRepository } from '../access-tokens.repository';
-
-const SCHEMA = `
-  CREATE TABLE IF NOT EXISTS access_tokens (
-    id TEXT PRIMARY KEY,
-    token_hash TEXT NOT NULL UNIQUE,
-    created_at TEXT NOT NULL,
-    doc TEXT NOT NULL
-  );
-`;
 
 export class SqliteAccessTokens implements SqliteProjection, AccessTokensRepository {
   readonly name = 'access_tokens';
@@ -25,14 +17,30 @@ export class SqliteAccessTokens implements SqliteProjection, AccessTokensReposit
   /** Tokens by hash: every authenticated request reads one. */
   private readonly byHashCache: ReadCache<AccessToken | null>;
 
-  constructor(private readonly db: SqliteDatabase) {
-    db.exec(SCHEMA);
+  readonly tables: readonly string[];
+  private readonly table: string;
+
+  constructor(
+    private readonly db: SqliteDatabase,
+    names = new TableNames(),
+  ) {
+    const table = names.of('access_tokens');
+    this.table = table;
+    this.tables = [table];
+    db.exec(`
+      CREATE TABLE IF NOT EXISTS ${table} (
+        id TEXT PRIMARY KEY,
+        token_hash TEXT NOT NULL UNIQUE,
+        created_at TEXT NOT NULL,
+        doc TEXT NOT NULL
+      );
+    `);
     this.byHashCache = new ReadCache(db);
-    this.byId = db.prepare('SELECT doc FROM access_tokens WHERE id = ?');
-    this.byHash = db.prepare('SELECT doc FROM access_tokens WHERE token_hash = ?');
-    this.all = db.prepare('SELECT doc FROM access_tokens ORDER BY created_at DESC, id DESC');
+    this.byId = db.prepare(`SELECT doc FROM ${table} WHERE id = ?`);
+    this.byHash = db.prepare(`SELECT doc FROM ${table} WHERE token_hash = ?`);
+    this.all = db.prepare(`SELECT doc FROM ${table} ORDER BY created_at DESC, id DESC`);
     this.upsert = db.prepare(
-      `INSERT INTO access_tokens (id, token_hash, created_at, doc) VALUES (?, ?, ?, ?)
+      `INSERT INTO ${table} (id, token_hash, created_at, doc) VALUES (?, ?, ?, ?)
        ON CONFLICT (id) DO UPDATE SET doc = excluded.doc`,
     );
   }
@@ -48,7 +56,7 @@ export class SqliteAccessTokens implements SqliteProjection, AccessTokensReposit
   }
 
   reset(): void {
-    this.db.exec('DELETE FROM access_tokens');
+    this.db.exec(`DELETE FROM ${this.table}`);
     this.byHashCache.clear();
   }
 

@@ -3,6 +3,7 @@ import { offsetOf } from '../../common/pagination';
 import { RecordedEvent } from '../../eventstore/event-store';
 import { SqliteDatabase } from '../../eventstore/sqlite/sqlite-database';
 import { Conditions, selectPage } from '../../eventstore/sqlite/sql-conditions';
+import { TableNames, ensureIndex } from '../../projections/sqlite/schema';
 import { SqliteProjection } from '../../projections/sqlite/sqlite-projection';
 import {
   WEBHOOK_EVENT_STREAM_PREFIX,
@@ -17,45 +18,63 @@ import {
   WebhookEventListQuery,
 } from '../deliveries.repository';
 
-const SCHEMA = `
-  CREATE TABLE IF NOT EXISTS webhook_events (
-    id TEXT PRIMARY KEY,
-    endpoint_id TEXT NOT NULL,
-    workspace_id TEXT NOT NULL,
-    created_at TEXT NOT NULL,
-    -- outcome (NULL while pending) and when it last changed: the endpoint-health query
-    event_type TEXT NOT NULL,
-    succeeded INTEGER,
-    skipped INTEGER NOT NULL,
-    modified_at TEXT,
-    doc TEXT NOT NULL
+/** The tables, named for the live read model or a replay's shadow copy of it. */
+function createSchema(
+  db: SqliteDatabase,
+  names: TableNames,
+): { events: string; deliveries: string } {
+  const events = names.of('webhook_events');
+  const deliveries = names.of('deliveries');
+  db.exec(`
+    CREATE TABLE IF NOT EXISTS ${events} (
+      id TEXT PRIMARY KEY,
+      endpoint_id TEXT NOT NULL,
+      workspace_id TEXT NOT NULL,
+      created_at TEXT NOT NULL,
+      -- outcome (NULL while pending) and when it last changed: the endpoint-health query
+      event_type TEXT NOT NULL,
+      succeeded INTEGER,
+      skipped INTEGER NOT NULL,
+      modified_at TEXT,
+      doc TEXT NOT NULL
+    );
+    CREATE TABLE IF NOT EXISTS ${deliveries} (
+      id TEXT PRIMARY KEY,
+      webhook_event_id TEXT NOT NULL,
+      endpoint_id TEXT NOT NULL,
+      workspace_id TEXT NOT NULL,
+      event_type TEXT NOT NULL,
+      created_at TEXT NOT NULL,
+      succeeded INTEGER NOT NULL,
+      http_code INTEGER,
+      response TEXT,
+      duration_ms INTEGER NOT NULL
+    );
+  `);
+  // Indexes are ascending and read backwards for the newest-first lists: new keys are the
+  // largest, so they land on the last leaf page. In a DESC index they would land on the first,
+  // where SQLite splits pages half empty: more pages written by every commit. (The DESC indexes
+  // of earlier versions are replaced once, which on a large file takes a while at first start.)
+  if (names.suffix === '') {
+    db.exec(`
+      DROP INDEX IF EXISTS webhook_events_by_workspace;
+      DROP INDEX IF EXISTS webhook_events_outcomes;
+      DROP INDEX IF EXISTS deliveries_by_workspace;
+      DROP INDEX IF EXISTS deliveries_by_endpoint;
+    `);
+  }
+  const index = (table: string, name: string, definition: string) =>
+    ensureIndex(db, table, names.of(name), definition);
+  index(events, 'webhook_events_by_workspace_created', '(workspace_id, created_at, id)');
+  index(
+    events,
+    'webhook_events_completed_by_endpoint',
+    '(endpoint_id, modified_at) WHERE succeeded IS NOT NULL',
   );
-  -- Indexes are ascending and read backwards for the newest-first lists: new keys are the
-  -- largest, so they land on the last leaf page. In a DESC index they would land on the first,
-  -- where SQLite splits pages half empty: more pages written by every commit. (The DESC indexes
-  -- of earlier versions are replaced once, which on a large file takes a while at first start.)
-  DROP INDEX IF EXISTS webhook_events_by_workspace;
-  DROP INDEX IF EXISTS webhook_events_outcomes;
-  DROP INDEX IF EXISTS deliveries_by_workspace;
-  DROP INDEX IF EXISTS deliveries_by_endpoint;
-  CREATE INDEX IF NOT EXISTS webhook_events_by_workspace_created ON webhook_events (workspace_id, created_at, id);
-  CREATE INDEX IF NOT EXISTS webhook_events_completed_by_endpoint ON webhook_events (endpoint_id, modified_at)
-    WHERE succeeded IS NOT NULL;
-  CREATE TABLE IF NOT EXISTS deliveries (
-    id TEXT PRIMARY KEY,
-    webhook_event_id TEXT NOT NULL,
-    endpoint_id TEXT NOT NULL,
-    workspace_id TEXT NOT NULL,
-    event_type TEXT NOT NULL,
-    created_at TEXT NOT NULL,
-    succeeded INTEGER NOT NULL,
-    http_code INTEGER,
-    response TEXT,
-    duration_ms INTEGER NOT NULL
-  );
-  CREATE INDEX IF NOT EXISTS deliveries_by_workspace_created ON deliveries (workspace_id, created_at, id);
-  CREATE INDEX IF NOT EXISTS deliveries_by_endpoint_created ON deliveries (endpoint_id, created_at, id);
-`;
+  index(deliveries, 'deliveries_by_workspace_created', '(workspace_id, created_at, id)');
+  index(deliveries, 'deliveries_by_endpoint_created', '(endpoint_id, created_at, id)');
+  return { events, deliveries };
+}
 
 interface DeliveryRow {
   id: string;
@@ -79,22 +98,30 @@ export class SqliteDeliveries implements SqliteProjection, DeliveriesRepository 
   >;
   private readonly insertDelivery: Statement<unknown[]>;
 
-  constructor(private readonly db: SqliteDatabase) {
+  readonly tables: readonly string[];
+  private readonly events: string;
+  private readonly deliveries: string;
+
+  constructor(
+    private readonly db: SqliteDatabase,
+    names = new TableNames(),
+  ) {
     // One transaction: replacing the indexes of an earlier version is all or nothing.
-    db.transaction(() => db.exec(SCHEMA)).immediate();
-    this.selectEvent = db.prepare('SELECT doc FROM webhook_events WHERE id = ?');
-    this.eventExists = db
-      .prepare<[string], number>('SELECT 1 FROM webhook_events WHERE id = ?')
-      .pluck();
+    const { events, deliveries } = db.transaction(() => createSchema(db, names)).immediate();
+    this.events = events;
+    this.deliveries = deliveries;
+    this.tables = [events, deliveries];
+    this.selectEvent = db.prepare(`SELECT doc FROM ${events} WHERE id = ?`);
+    this.eventExists = db.prepare<[string], number>(`SELECT 1 FROM ${events} WHERE id = ?`).pluck();
     this.upsertEvent = db.prepare(
-      `INSERT INTO webhook_events
+      `INSERT INTO ${events}
          (id, endpoint_id, workspace_id, created_at, event_type, succeeded, skipped, modified_at, doc)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (id) DO UPDATE SET succeeded = excluded.succeeded, skipped = excluded.skipped,
          modified_at = excluded.modified_at, doc = excluded.doc`,
     );
     this.insertDelivery = db.prepare(
-      `INSERT OR IGNORE INTO deliveries
+      `INSERT OR IGNORE INTO ${deliveries}
          (id, webhook_event_id, endpoint_id, workspace_id, event_type, created_at, succeeded, http_code, response, duration_ms)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
@@ -136,7 +163,7 @@ export class SqliteDeliveries implements SqliteProjection, DeliveriesRepository 
   }
 
   reset(): void {
-    this.db.exec('DELETE FROM deliveries; DELETE FROM webhook_events;');
+    this.db.exec(`DELETE FROM ${this.deliveries}; DELETE FROM ${this.events};`);
   }
 
   async findEvent(id: string): Promise<WebhookEvent | null> {
@@ -155,7 +182,7 @@ export class SqliteDeliveries implements SqliteProjection, DeliveriesRepository 
   async recentOutcomes(endpointId: string, count: number, since: string): Promise<boolean[]> {
     return this.db
       .prepare<[string, string, number], { succeeded: number }>(
-        `SELECT succeeded FROM webhook_events
+        `SELECT succeeded FROM ${this.events}
          WHERE endpoint_id = ? AND succeeded IS NOT NULL AND modified_at > ?
          ORDER BY modified_at DESC, rowid DESC LIMIT ?`,
       )
@@ -176,7 +203,7 @@ export class SqliteDeliveries implements SqliteProjection, DeliveriesRepository 
     if (query.skipped !== undefined) where.add('skipped = ?', query.skipped ? 1 : 0);
     const { rows, total } = selectPage<{ doc: string }>(this.db, {
       columns: 'doc',
-      from: 'webhook_events',
+      from: this.events,
       where,
       orderBy: 'created_at DESC, id DESC',
       limit: query.page.limit,
@@ -190,7 +217,7 @@ export class SqliteDeliveries implements SqliteProjection, DeliveriesRepository 
     const where = deliveryConditions(query);
     const { rows, total } = selectPage<DeliveryRow>(this.db, {
       columns: 'd.*, e.doc AS event_doc',
-      from: 'deliveries d JOIN webhook_events e ON e.id = d.webhook_event_id',
+      from: `${this.deliveries} d JOIN ${this.events} e ON e.id = d.webhook_event_id`,
       where,
       orderBy: 'd.created_at DESC, d.id DESC',
       limit: query.page.limit,

@@ -1,34 +1,40 @@
 import type { Statement } from 'better-sqlite3';
-import { randomUUID } from 'node:crypto';
-import { hostname } from 'node:os';
+import { holderIsGone, newOwnerId } from '../../common/process-owner';
 import { RecordedEvent } from '../../eventstore/event-store';
 import { SqliteDatabase } from '../../eventstore/sqlite/sqlite-database';
+import { TableNames, ensureIndex } from '../../projections/sqlite/schema';
 import { SqliteProjection } from '../../projections/sqlite/sqlite-projection';
 import { DueWork, DueWorkQueue } from '../due-work';
 import { WEBHOOK_EVENT_STREAM_PREFIX, WebhookEventEvent } from '../webhook-event';
 
-const SCHEMA = `
-  CREATE TABLE IF NOT EXISTS due_work (
-    webhook_event_id TEXT PRIMARY KEY,
-    endpoint_id TEXT NOT NULL,
-    due_at INTEGER NOT NULL,
-    seq INTEGER NOT NULL,
-    attempts_made INTEGER NOT NULL,
-    -- Unused since leases are kept in memory (SqliteDueWork.leases); kept so that files written
-    -- by earlier versions and new ones share one schema.
-    lease_until INTEGER NOT NULL DEFAULT 0
-  );
-  CREATE INDEX IF NOT EXISTS due_work_by_due ON due_work (due_at, seq);
-  -- No index by endpoint: only disabling or deleting an endpoint looks its pending work up (a
-  -- scan of the queue), while every commit that schedules or settles work would write one.
-  DROP INDEX IF EXISTS due_work_by_endpoint;
-  CREATE TABLE IF NOT EXISTS due_work_dispatcher (
-    id INTEGER PRIMARY KEY CHECK (id = 1),
-    owner TEXT NOT NULL,
-    pid INTEGER NOT NULL,
-    until INTEGER NOT NULL
-  );
-`;
+/** The queue's table, named for the live read model or a replay's shadow copy of it. */
+function createSchema(db: SqliteDatabase, names: TableNames): string {
+  const table = names.of('due_work');
+  db.exec(`
+    CREATE TABLE IF NOT EXISTS ${table} (
+      webhook_event_id TEXT PRIMARY KEY,
+      endpoint_id TEXT NOT NULL,
+      due_at INTEGER NOT NULL,
+      seq INTEGER NOT NULL,
+      attempts_made INTEGER NOT NULL,
+      -- Unused since leases are kept in memory (SqliteDueWork.leases); kept so that files written
+      -- by earlier versions and new ones share one schema.
+      lease_until INTEGER NOT NULL DEFAULT 0
+    );
+    -- No index by endpoint: only disabling or deleting an endpoint looks its pending work up (a
+    -- scan of the queue), while every commit that schedules or settles work would write one.
+    DROP INDEX IF EXISTS due_work_by_endpoint;
+    -- Which connection hands work out: not projected, never replayed.
+    CREATE TABLE IF NOT EXISTS due_work_dispatcher (
+      id INTEGER PRIMARY KEY CHECK (id = 1),
+      owner TEXT NOT NULL,
+      pid INTEGER NOT NULL,
+      until INTEGER NOT NULL
+    );
+  `);
+  ensureIndex(db, table, names.of('due_work_by_due'), '(due_at, seq)');
+  return table;
+}
 
 /** How long the dispatching connection's claim on the queue lasts without being renewed. */
 const OWNERSHIP_MS = 15_000;
@@ -74,7 +80,7 @@ export class SqliteDueWork implements SqliteProjection, DueWorkQueue {
     [{ owner: string; pid: number; until: number; now: number; gonePid: number }]
   >;
   /** `host/uuid`: a pid is only meaningful on the host (PID namespace) that wrote it. */
-  private readonly id = `${hostname()}/${randomUUID()}`;
+  private readonly id = newOwnerId();
   /** Until when this connection may hand work out (0: it may not, or has not asked yet). */
   private ownedUntil = 0;
 
@@ -82,27 +88,33 @@ export class SqliteDueWork implements SqliteProjection, DueWorkQueue {
    * `durableHead`: the log position known to be on disk. Read models are applied inside the
    * append's transaction, before its sync: work from a later position is not handed out yet.
    */
+  readonly tables: readonly string[];
+  private readonly table: string;
+
   constructor(
     private readonly db: SqliteDatabase,
     private readonly durableHead: () => number = () => Number.MAX_SAFE_INTEGER,
+    names = new TableNames(),
   ) {
-    db.exec(SCHEMA);
+    const table = createSchema(db, names);
+    this.table = table;
+    this.tables = [table];
     this.upsert = db.prepare(
-      `INSERT INTO due_work (webhook_event_id, endpoint_id, due_at, seq, attempts_made) VALUES (?, ?, ?, ?, ?)
+      `INSERT INTO ${table} (webhook_event_id, endpoint_id, due_at, seq, attempts_made) VALUES (?, ?, ?, ?, ?)
        ON CONFLICT (webhook_event_id) DO UPDATE SET due_at = excluded.due_at, seq = excluded.seq,
          attempts_made = excluded.attempts_made`,
     );
     this.reschedule = db.prepare(
-      'UPDATE due_work SET due_at = ?, attempts_made = attempts_made + 1 WHERE webhook_event_id = ?',
+      `UPDATE ${table} SET due_at = ?, attempts_made = attempts_made + 1 WHERE webhook_event_id = ?`,
     );
-    this.remove = db.prepare('DELETE FROM due_work WHERE webhook_event_id = ?');
+    this.remove = db.prepare(`DELETE FROM ${table} WHERE webhook_event_id = ?`);
     // Read with iterate() and left early, not with a LIMIT: SQLite 3.53 prepares a statement
     // again each time it runs with a bound LIMIT, which cost more than the query. Leased rows
     // come first in due order (they were due when claimed): stepping past them, at most about
     // WEBHOOK_MAX_IN_FLIGHT rows, is cheaper than a write per claim.
     this.selectQueued = db
       .prepare<[number], DueRow>(
-        `SELECT webhook_event_id, endpoint_id, attempts_made, due_at FROM due_work
+        `SELECT webhook_event_id, endpoint_id, attempts_made, due_at FROM ${table}
          WHERE seq <= ? ORDER BY due_at, seq`,
       )
       .raw();
@@ -144,7 +156,7 @@ export class SqliteDueWork implements SqliteProjection, DueWorkQueue {
   }
 
   reset(): void {
-    this.db.exec('DELETE FROM due_work');
+    this.db.exec(`DELETE FROM ${this.table}`);
     this.leases.clear();
     this.nextAfterClaim = undefined;
   }
@@ -201,7 +213,7 @@ export class SqliteDueWork implements SqliteProjection, DueWorkQueue {
     if (this.ownedUntil - now > OWNERSHIP_RENEW_MS) return true;
     const holder = this.selectOwner.get();
     const gonePid =
-      holder && holder.owner !== this.id && sameHost(holder.owner) && !isAlive(holder.pid)
+      holder && holder.owner !== this.id && holderIsGone(holder.owner, holder.pid)
         ? holder.pid
         : -1;
     const until = now + OWNERSHIP_MS;
@@ -215,7 +227,7 @@ export class SqliteDueWork implements SqliteProjection, DueWorkQueue {
   async pendingFor(endpointId: string): Promise<string[]> {
     return this.db
       .prepare<[string], { webhook_event_id: string }>(
-        'SELECT webhook_event_id FROM due_work WHERE endpoint_id = ? ORDER BY seq',
+        `SELECT webhook_event_id FROM ${this.table} WHERE endpoint_id = ? ORDER BY seq`,
       )
       .all(endpointId)
       .map((r) => r.webhook_event_id);
@@ -236,26 +248,6 @@ export class SqliteDueWork implements SqliteProjection, DueWorkQueue {
   }
 
   async depth(): Promise<number> {
-    return this.db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM due_work').get()!.n;
-  }
-}
-
-/**
- * Whether the holder named by `owner` ran on this host. A container sharing the data directory
- * has its own pids: one of its live processes may look gone from here, so it is waited out.
- */
-function sameHost(owner: string): boolean {
-  return owner.startsWith(`${hostname()}/`);
-}
-
-/** Whether a process of this host is still running (the dispatcher row names its holder's pid). */
-function isAlive(pid: number): boolean {
-  if (pid === process.pid) return true;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    // EPERM: it exists, under another user.
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
+    return this.db.prepare<[], { n: number }>(`SELECT COUNT(*) AS n FROM ${this.table}`).get()!.n;
   }
 }

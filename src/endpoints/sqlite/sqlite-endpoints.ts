@@ -4,21 +4,31 @@ import { RecordedEvent } from '../../eventstore/event-store';
 import { SqliteDatabase } from '../../eventstore/sqlite/sqlite-database';
 import { ReadCache } from '../../eventstore/sqlite/read-cache';
 import { Conditions, selectPage } from '../../eventstore/sqlite/sql-conditions';
+import { TableNames, ensureIndex } from '../../projections/sqlite/schema';
 import { SqliteProjection } from '../../projections/sqlite/sqlite-projection';
 import { ENDPOINT_STREAM_PREFIX, Endpoint, EndpointEvent, evolve } from '../endpoint';
 import { EndpointListQuery, EndpointsRepository } from '../endpoints.repository';
 
-const SCHEMA = `
-  CREATE TABLE IF NOT EXISTS endpoints (
-    id TEXT PRIMARY KEY,
-    workspace_id TEXT NOT NULL,
-    created_at TEXT NOT NULL,
-    deleted INTEGER NOT NULL,
-    doc TEXT NOT NULL
+/** The table, named for the live read model or a replay's shadow copy of it. */
+function createSchema(db: SqliteDatabase, names: TableNames): string {
+  const table = names.of('endpoints');
+  db.exec(`
+    CREATE TABLE IF NOT EXISTS ${table} (
+      id TEXT PRIMARY KEY,
+      workspace_id TEXT NOT NULL,
+      created_at TEXT NOT NULL,
+      deleted INTEGER NOT NULL,
+      doc TEXT NOT NULL
+    );
+  `);
+  ensureIndex(
+    db,
+    table,
+    names.of('endpoints_by_workspace'),
+    '(workspace_id, deleted, created_at DESC, id DESC)',
   );
-  CREATE INDEX IF NOT EXISTS endpoints_by_workspace
-    ON endpoints (workspace_id, deleted, created_at DESC, id DESC);
-`;
+  return table;
+}
 
 /** The endpoints read model in the embedded database: the projection and its queries. */
 export class SqliteEndpoints implements SqliteProjection, EndpointsRepository {
@@ -30,15 +40,21 @@ export class SqliteEndpoints implements SqliteProjection, EndpointsRepository {
   /** Endpoints by id and live endpoints by workspace: read for every publish and delivery. */
   private readonly cache: ReadCache<Endpoint | null | Endpoint[]>;
 
-  constructor(private readonly db: SqliteDatabase) {
-    db.exec(SCHEMA);
+  readonly tables: readonly string[];
+  private readonly table: string;
+
+  constructor(
+    private readonly db: SqliteDatabase,
+    names = new TableNames(),
+  ) {
+    const table = createSchema(db, names);
+    this.table = table;
+    this.tables = [table];
     this.cache = new ReadCache(db);
-    this.select = db.prepare('SELECT doc FROM endpoints WHERE id = ?');
-    this.selectLive = db.prepare(
-      'SELECT doc FROM endpoints WHERE workspace_id = ? AND deleted = 0',
-    );
+    this.select = db.prepare(`SELECT doc FROM ${table} WHERE id = ?`);
+    this.selectLive = db.prepare(`SELECT doc FROM ${table} WHERE workspace_id = ? AND deleted = 0`);
     this.upsert = db.prepare(
-      `INSERT INTO endpoints (id, workspace_id, created_at, deleted, doc) VALUES (?, ?, ?, ?, ?)
+      `INSERT INTO ${table} (id, workspace_id, created_at, deleted, doc) VALUES (?, ?, ?, ?, ?)
        ON CONFLICT (id) DO UPDATE SET deleted = excluded.deleted, doc = excluded.doc`,
     );
   }
@@ -59,7 +75,7 @@ export class SqliteEndpoints implements SqliteProjection, EndpointsRepository {
   }
 
   reset(): void {
-    this.db.exec('DELETE FROM endpoints');
+    this.db.exec(`DELETE FROM ${this.table}`);
     this.cache.clear();
   }
 
@@ -85,7 +101,7 @@ export class SqliteEndpoints implements SqliteProjection, EndpointsRepository {
     if (workspaceIds.length === 0) return { items: [], total: 0 };
     const { rows, total } = selectPage<{ doc: string }>(this.db, {
       columns: 'doc',
-      from: 'endpoints',
+      from: this.table,
       where: new Conditions().anyOf('workspace_id', workspaceIds).add('deleted = 0'),
       orderBy: 'created_at DESC, id DESC',
       limit: page.limit,

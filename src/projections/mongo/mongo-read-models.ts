@@ -10,6 +10,7 @@ import { MongoDueWork } from '../../delivery/mongo/mongo-due-work';
 import { EndpointsRepository } from '../../endpoints/endpoints.repository';
 import { MongoEndpoints } from '../../endpoints/mongo/mongo-endpoints';
 import { EventStore } from '../../eventstore/event-store';
+import { ReadModelReplay } from '../../replay/read-model-replay';
 import { CheckpointStore } from '../checkpoints';
 import { ProjectionRunner } from '../projection-runner';
 import { MongoCheckpoints } from './mongo-checkpoints';
@@ -23,6 +24,7 @@ export interface MongoReadModels {
   deliveries: DeliveriesRepository;
   dueWork: DueWorkQueue;
   checkpoints: CheckpointStore;
+  replay: ReadModelReplay;
   /** Where the read models are (hosts and database; never credentials). */
   description: string;
   /** Stops the projections and closes the client; the event store is the caller's. */
@@ -81,6 +83,10 @@ export async function openMongoReadModels(
       deliveries,
       dueWork,
       checkpoints: new MongoCheckpoints(db),
+      replay: {
+        replay: () => Promise.reject(new Error('replay: MongoDB read models: not yet')),
+        verify: () => Promise.reject(new Error('replay --verify: MongoDB read models: not yet')),
+      },
       description: `MongoDB at ${where}`,
       async close() {
         await projections.stop();

@@ -8,6 +8,8 @@ import { EventFilter, RecordedEvent } from '../../eventstore/event-store';
 export interface SqliteProjection {
   readonly name: string;
   readonly filter: EventFilter;
+  /** Its tables (replay renames them; verify compares them row by row). */
+  readonly tables: readonly string[];
   apply(event: RecordedEvent): void;
   /** Deletes every row of the read model (rebuild from position 0). */
   reset(): void;

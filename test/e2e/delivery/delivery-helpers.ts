@@ -1,10 +1,26 @@
 import { createServer } from 'node:net';
 import { AppOverrides } from '../../../src/app';
+import { Engine } from '../../../src/engine/engine';
+import { describeDifference } from '../../../src/replay/replay-report';
 import { WebhookEventType } from '../../../src/common/webhook-event-types';
 import { Receiver, ReceivedRequest, ReceiverOptions, startReceiver } from '../../support/receiver';
 import { bearer, startTestApp, TestApp } from '../../support/test-app';
 
 /** Shared set-up and polling helpers for the delivery engine's end-to-end tests. */
+
+/**
+ * `replay --verify` in process: rebuilds the read models from the log into scratch storage and
+ * compares. Fails with every difference listed.
+ */
+export async function expectNoDrift(engine: Engine): Promise<void> {
+  const differences: string[] = [];
+  const summary = await engine.replay.verify(
+    () => undefined,
+    (d) => differences.push(describeDifference(d)),
+  );
+  expect(differences).toEqual([]);
+  expect(summary.differences).toBe(0);
+}
 
 export interface EndpointBody {
   id: string;
@@ -126,7 +142,12 @@ export function useDeliveryApp(env: Record<string, string> = {}): DeliveryAppFix
   });
   afterAll(async () => {
     await Promise.all(receivers.map((r) => r.close()));
-    await current?.t.close();
+    try {
+      // Whatever the suite did, its read models are what a rebuild from its log gives.
+      if (current) await expectNoDrift(current.t.engine);
+    } finally {
+      await current?.t.close();
+    }
   });
 
   const app = (): DeliveryApp => {
