@@ -13,6 +13,10 @@ export interface ReplaySummary {
   position: number;
   /** Rows per table of the new read models. */
   rows: Record<string, number>;
+  /** From the start to the switch-over's commit. */
+  rebuildMs: number;
+  /** Removing the replaced tables, after the switch. */
+  cleanupMs: number;
 }
 
 /** One row that differs between the live read model and a rebuild of it from the log. */

@@ -28,9 +28,9 @@ function rate(events: number, ms: number): string {
   return `${(ms / 1000).toFixed(1)} s, ${count(Math.round((events * 1000) / Math.max(ms, 1)))} events/s`;
 }
 
-export function replayReport(summary: ReplaySummary, ms: number): string {
+export function replayReport(summary: ReplaySummary): string {
   return [
-    `Replayed ${count(summary.events)} events in ${rate(summary.events, ms)}; switched over at position ${count(summary.position)}.`,
+    `Replayed ${count(summary.events)} events in ${rate(summary.events, summary.rebuildMs)}; switched over at position ${count(summary.position)}; the replaced read models removed in ${(summary.cleanupMs / 1000).toFixed(1)} s.`,
     `Rows: ${rowsLine(summary.rows)}.`,
   ].join('\n');
 }

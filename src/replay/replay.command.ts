@@ -30,7 +30,7 @@ export async function replayCommand(options: Record<string, string>): Promise<nu
       );
       const summary = await engine.replay.replay((p) => bar.update(p));
       bar.finish();
-      console.log(replayReport(summary, Date.now() - started));
+      console.log(replayReport(summary));
       return 0;
     }
     process.stderr.write(

@@ -128,36 +128,54 @@ export class SqliteDeliveries implements SqliteProjection, DeliveriesRepository 
   }
 
   apply(recorded: RecordedEvent): void {
-    const event = recorded as unknown as WebhookEventEvent;
-    // A creation needs no earlier state: no read.
-    const previous =
-      event.type === 'WebhookEventCreated' ? null : this.findEventSync(event.data.webhookEventId);
-    const next = evolve(previous, event);
-    if (!next) return;
-    this.upsertEvent.run(
-      next.id,
-      next.endpointId,
-      next.workspaceId,
-      next.createdAt,
-      next.eventType,
-      next.succeeded === null ? null : next.succeeded ? 1 : 0,
-      next.skipped ? 1 : 0,
-      next.modifiedAt,
-      JSON.stringify(next),
-    );
-    if (event.type === 'DeliveryAttempted') {
-      const d = event.data;
-      this.insertDelivery.run(
-        d.deliveryId,
+    this.applyBatch([recorded]);
+  }
+
+  /**
+   * Folds the batch in memory, then writes each webhook event once: a row is read only when the
+   * batch does not create it, and written once however many of its events the batch holds (a
+   * creation and its attempts are usually close together in the log).
+   */
+  applyBatch(batch: readonly RecordedEvent[]): void {
+    const states = new Map<string, WebhookEvent>();
+    for (const recorded of batch) {
+      const event = recorded as unknown as WebhookEventEvent;
+      const id = event.data.webhookEventId;
+      // A creation needs no earlier state: no read.
+      const previous =
+        event.type === 'WebhookEventCreated'
+          ? null
+          : (states.get(id) ?? this.findEventSync(event.data.webhookEventId));
+      const next = evolve(previous, event);
+      if (!next) continue;
+      states.set(id, next);
+      if (event.type === 'DeliveryAttempted') {
+        const d = event.data;
+        this.insertDelivery.run(
+          d.deliveryId,
+          next.id,
+          d.endpointId,
+          next.workspaceId,
+          next.eventType,
+          d.attemptedAt,
+          d.succeeded ? 1 : 0,
+          d.httpCode,
+          d.response,
+          d.durationMs,
+        );
+      }
+    }
+    for (const next of states.values()) {
+      this.upsertEvent.run(
         next.id,
-        d.endpointId,
+        next.endpointId,
         next.workspaceId,
+        next.createdAt,
         next.eventType,
-        d.attemptedAt,
-        d.succeeded ? 1 : 0,
-        d.httpCode,
-        d.response,
-        d.durationMs,
+        next.succeeded === null ? null : next.succeeded ? 1 : 0,
+        next.skipped ? 1 : 0,
+        next.modifiedAt,
+        JSON.stringify(next),
       );
     }
   }

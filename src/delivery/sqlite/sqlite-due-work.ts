@@ -43,6 +43,14 @@ const OWNERSHIP_RENEW_MS = 10_000;
 /** A connection that is not dispatching looks again this often whether it may take over. */
 const OWNERSHIP_POLL_MS = 1_000;
 
+/** A due_work row as a batch leaves it. */
+interface QueuedRow {
+  endpointId: string;
+  dueAt: number;
+  seq: number;
+  attemptsMade: number;
+}
+
 /** webhook_event_id, endpoint_id, attempts_made, due_at (raw rows: no object per row). */
 type DueRow = [string, string, number, number];
 
@@ -128,30 +136,60 @@ export class SqliteDueWork implements SqliteProjection, DueWorkQueue {
   }
 
   apply(recorded: RecordedEvent): void {
-    const event = recorded as unknown as WebhookEventEvent;
-    const id = event.data.webhookEventId;
+    this.applyBatch([recorded]);
+  }
+
+  /**
+   * Same result as applying each event in turn, with one write per item the batch touches: an
+   * item (re)queued in the batch is followed in memory and written, or deleted, at the end.
+   */
+  applyBatch(batch: readonly RecordedEvent[]): void {
     this.nextAfterClaim = undefined;
-    switch (event.type) {
-      // A new event, or a redelivery: due now, in log order, with a fresh retry budget.
-      case 'WebhookEventCreated':
-      case 'WebhookEventRedeliveryRequested': {
-        const dueAt =
-          event.type === 'WebhookEventCreated' ? event.data.createdAt : event.data.requestedAt;
-        this.upsert.run(id, event.data.endpointId, Date.parse(dueAt), recorded.position, 0);
-        this.leases.delete(id);
-        return;
+    /** Items queued by this batch: their row as it will be, or null once settled. */
+    const queued = new Map<string, QueuedRow | null>();
+    const settle = (id: string) => {
+      if (queued.has(id)) queued.set(id, null);
+      else this.remove.run(id);
+    };
+    for (const recorded of batch) {
+      const event = recorded as unknown as WebhookEventEvent;
+      const id = event.data.webhookEventId;
+      this.leases.delete(id);
+      switch (event.type) {
+        // A new event, or a redelivery: due now, in log order, with a fresh retry budget.
+        case 'WebhookEventCreated':
+        case 'WebhookEventRedeliveryRequested': {
+          const dueAt =
+            event.type === 'WebhookEventCreated' ? event.data.createdAt : event.data.requestedAt;
+          queued.set(id, {
+            endpointId: event.data.endpointId,
+            dueAt: Date.parse(dueAt),
+            seq: recorded.position,
+            attemptsMade: 0,
+          });
+          break;
+        }
+        case 'DeliveryAttempted': {
+          const retryAt = event.data.retryAt;
+          const row = queued.get(id);
+          if (!retryAt) settle(id);
+          else if (row === undefined) this.reschedule.run(Date.parse(retryAt), id);
+          else if (row !== null) {
+            row.dueAt = Date.parse(retryAt);
+            row.attemptsMade++;
+          }
+          break;
+        }
+        case 'WebhookEventFailed':
+        case 'WebhookEventSkipped':
+        case 'WebhookEventArchived':
+          settle(id);
+          break;
       }
-      case 'DeliveryAttempted':
-        if (event.data.retryAt) this.reschedule.run(Date.parse(event.data.retryAt), id);
-        else this.remove.run(id);
-        this.leases.delete(id);
-        return;
-      case 'WebhookEventFailed':
-      case 'WebhookEventSkipped':
-      case 'WebhookEventArchived':
-        this.remove.run(id);
-        this.leases.delete(id);
-        return;
+    }
+    for (const [id, row] of queued) {
+      if (row === null) this.remove.run(id);
+      else this.upsert.run(id, row.endpointId, row.dueAt, row.seq, row.attemptsMade);
     }
   }
 

@@ -39,6 +39,9 @@ export interface MongoReadModelsOptions {
   replicaId?: string;
 }
 
+const REPLAY_UNAVAILABLE =
+  'replay and replay --verify work on the embedded engine only for now, not on MongoDB read models';
+
 /** Unless the URI says otherwise: an unreachable server fails start-up in 10 s, not 30. */
 const SERVER_SELECTION_TIMEOUT_MS = 10_000;
 
@@ -83,9 +86,10 @@ export async function openMongoReadModels(
       deliveries,
       dueWork,
       checkpoints: new MongoCheckpoints(db),
+      // Not built yet for MongoDB: the CLI says so rather than pretending.
       replay: {
-        replay: () => Promise.reject(new Error('replay: MongoDB read models: not yet')),
-        verify: () => Promise.reject(new Error('replay --verify: MongoDB read models: not yet')),
+        replay: () => Promise.reject(new Error(REPLAY_UNAVAILABLE)),
+        verify: () => Promise.reject(new Error(REPLAY_UNAVAILABLE)),
       },
       description: `MongoDB at ${where}`,
       async close() {

@@ -4,7 +4,7 @@ import { SqliteDatabase } from '../../eventstore/sqlite/sqlite-database';
 import { SqliteEventStore } from '../../eventstore/sqlite/sqlite-event-store';
 import { ProjectionRunner } from '../projection-runner';
 import { SqliteCheckpoints } from './sqlite-checkpoints';
-import { SqliteProjection } from './sqlite-projection';
+import { SqliteProjection, applyTo } from './sqlite-projection';
 
 const BATCH_SIZE = 1000;
 
@@ -194,11 +194,10 @@ export class SqliteProjectionRunner implements ProjectionRunner {
     const last = events[events.length - 1].position;
     this.projections.forEach((projection, i) => {
       if (from[i] >= last) return;
-      for (const event of events) {
-        if (event.position > from[i] && matchesFilter(event, projection.filter)) {
-          projection.apply(event);
-        }
-      }
+      applyTo(
+        projection,
+        events.filter((e) => e.position > from[i] && matchesFilter(e, projection.filter)),
+      );
       this.checkpointStore.set(projection.name, last);
     });
   }

