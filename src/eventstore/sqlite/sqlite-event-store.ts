@@ -131,6 +131,8 @@ export class SqliteEventStore implements EventStore {
   private readonly selectStream: Statement<[string], EventRow>;
   /** READ_BATCH events after a position (a literal LIMIT: a bound one re-prepares every run). */
   private readonly selectPage: Statement<[number], EventRow>;
+  /** Page queries by stream-prefix filter (see pageStatementFor). */
+  private readonly prefixPages = new Map<string, (position: number) => EventRow[]>();
   private readonly selectHead: Statement<[], { head: number | null }>;
 
   constructor(
@@ -382,8 +384,9 @@ export class SqliteEventStore implements EventStore {
   readAllSync({ fromPosition, maxCount, filter }: ReadAllOptions): RecordedEvent[] {
     const matching: RecordedEvent[] = [];
     let position = fromPosition;
+    const readPage = this.pageReaderFor(filter);
     while (matching.length < maxCount) {
-      const rows = this.selectPage.all(position);
+      const rows = readPage(position);
       for (const row of rows) {
         position = row.position;
         if (filter && !matchesFilter({ streamId: row.stream_id, type: row.type }, filter)) {
@@ -395,6 +398,29 @@ export class SqliteEventStore implements EventStore {
       if (rows.length < READ_BATCH) break;
     }
     return matching;
+  }
+
+  /**
+   * The page reader for a filter by stream prefixes: the prefixes are matched by SQLite, so the
+   * events of other streams (a rebuild skips every publication) are never copied out nor parsed.
+   * Other filters are matched after the read (by readAllSync).
+   */
+  private pageReaderFor(filter: EventFilter | undefined): (position: number) => EventRow[] {
+    const prefixes = filter?.streamPrefixes;
+    if (!prefixes || prefixes.length === 0) return (position) => this.selectPage.all(position);
+    const key = JSON.stringify(prefixes);
+    let reader = this.prefixPages.get(key);
+    if (!reader) {
+      // The prefixes are bound, never spliced into the SQL (their lengths are numbers). They are
+      // ASCII stream-type names, so SQLite's character count is JavaScript's.
+      const conditions = prefixes.map((p) => `substr(stream_id, 1, ${p.length}) = ?`).join(' OR ');
+      const statement = this.db.prepare<unknown[], EventRow>(
+        `SELECT * FROM events WHERE position > ? AND (${conditions}) ORDER BY position LIMIT ${READ_BATCH}`,
+      );
+      reader = (position) => statement.all(position, ...prefixes);
+      this.prefixPages.set(key, reader);
+    }
+    return reader;
   }
 
   /** The durable head (see durableHead): what a reader may act on. */
