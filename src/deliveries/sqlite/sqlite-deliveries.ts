@@ -3,6 +3,7 @@ import { offsetOf } from '../../common/pagination';
 import { RecordedEvent } from '../../eventstore/event-store';
 import { SqliteDatabase } from '../../eventstore/sqlite/sqlite-database';
 import { Conditions, selectPage } from '../../eventstore/sqlite/sql-conditions';
+import { RowWriter } from '../../projections/sqlite/row-writer';
 import { TableNames, ensureIndex } from '../../projections/sqlite/schema';
 import { SqliteProjection } from '../../projections/sqlite/sqlite-projection';
 import {
@@ -93,10 +94,8 @@ export class SqliteDeliveries implements SqliteProjection, DeliveriesRepository 
   readonly filter = { streamPrefixes: [WEBHOOK_EVENT_STREAM_PREFIX] };
   private readonly selectEvent: Statement<[string], { doc: string }>;
   private readonly eventExists: Statement<[string], number>;
-  private readonly upsertEvent: Statement<
-    [string, string, string, string, string, number | null, number, string | null, string]
-  >;
-  private readonly insertDelivery: Statement<unknown[]>;
+  private readonly upsertEvents: RowWriter;
+  private readonly insertDeliveries: RowWriter;
 
   readonly tables: readonly string[];
   private readonly events: string;
@@ -113,17 +112,19 @@ export class SqliteDeliveries implements SqliteProjection, DeliveriesRepository 
     this.tables = [events, deliveries];
     this.selectEvent = db.prepare(`SELECT doc FROM ${events} WHERE id = ?`);
     this.eventExists = db.prepare<[string], number>(`SELECT 1 FROM ${events} WHERE id = ?`).pluck();
-    this.upsertEvent = db.prepare(
+    this.upsertEvents = new RowWriter(
+      db,
       `INSERT INTO ${events}
-         (id, endpoint_id, workspace_id, created_at, event_type, succeeded, skipped, modified_at, doc)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT (id) DO UPDATE SET succeeded = excluded.succeeded, skipped = excluded.skipped,
+         (id, endpoint_id, workspace_id, created_at, event_type, succeeded, skipped, modified_at, doc)`,
+      9,
+      `ON CONFLICT (id) DO UPDATE SET succeeded = excluded.succeeded, skipped = excluded.skipped,
          modified_at = excluded.modified_at, doc = excluded.doc`,
     );
-    this.insertDelivery = db.prepare(
+    this.insertDeliveries = new RowWriter(
+      db,
       `INSERT OR IGNORE INTO ${deliveries}
-         (id, webhook_event_id, endpoint_id, workspace_id, event_type, created_at, succeeded, http_code, response, duration_ms)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+         (id, webhook_event_id, endpoint_id, workspace_id, event_type, created_at, succeeded, http_code, response, duration_ms)`,
+      10,
     );
   }
 
@@ -138,6 +139,7 @@ export class SqliteDeliveries implements SqliteProjection, DeliveriesRepository 
    */
   applyBatch(batch: readonly RecordedEvent[]): void {
     const states = new Map<string, WebhookEvent>();
+    const attempts: unknown[][] = [];
     for (const recorded of batch) {
       const event = recorded as unknown as WebhookEventEvent;
       const id = event.data.webhookEventId;
@@ -151,7 +153,7 @@ export class SqliteDeliveries implements SqliteProjection, DeliveriesRepository 
       states.set(id, next);
       if (event.type === 'DeliveryAttempted') {
         const d = event.data;
-        this.insertDelivery.run(
+        attempts.push([
           d.deliveryId,
           next.id,
           d.endpointId,
@@ -162,11 +164,12 @@ export class SqliteDeliveries implements SqliteProjection, DeliveriesRepository 
           d.httpCode,
           d.response,
           d.durationMs,
-        );
+        ]);
       }
     }
-    for (const next of states.values()) {
-      this.upsertEvent.run(
+    this.insertDeliveries.write(attempts);
+    this.upsertEvents.write(
+      [...states.values()].map((next) => [
         next.id,
         next.endpointId,
         next.workspaceId,
@@ -176,8 +179,8 @@ export class SqliteDeliveries implements SqliteProjection, DeliveriesRepository 
         next.skipped ? 1 : 0,
         next.modifiedAt,
         JSON.stringify(next),
-      );
-    }
+      ]),
+    );
   }
 
   reset(): void {
