@@ -105,6 +105,12 @@ export function matchesFilter(
   return !filter.eventTypes || filter.eventTypes.includes(event.type);
 }
 
+/** The union of several readers' filters when it can be expressed as one, else no filter. */
+export function combinedFilter(filters: readonly EventFilter[]): EventFilter | undefined {
+  if (filters.some((f) => !f.streamPrefixes || f.eventTypes)) return undefined;
+  return { streamPrefixes: [...new Set(filters.flatMap((f) => f.streamPrefixes ?? []))] };
+}
+
 export function revisionMatches(expected: ExpectedRevision, actual: number): boolean {
   switch (expected) {
     case 'any':

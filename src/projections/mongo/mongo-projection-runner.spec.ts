@@ -5,7 +5,8 @@ import { EventFilter, RecordedEvent } from '../../eventstore/event-store';
 import { SqliteDatabase, openSqliteDatabase } from '../../eventstore/sqlite/sqlite-database';
 import { SqliteEventStore } from '../../eventstore/sqlite/sqlite-event-store';
 import { BatchProjection } from './mongo-projection';
-import { MongoProjectionRunner, combinedFilter } from './mongo-projection-runner';
+import { combinedFilter } from '../../eventstore/event-store';
+import { MongoProjectionRunner } from './mongo-projection-runner';
 import { LeaseRecord, MemoryLeases } from './testing/memory-leases';
 
 /**

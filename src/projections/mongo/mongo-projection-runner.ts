@@ -1,14 +1,13 @@
 import { Logger } from '@nestjs/common';
-import { EventFilter, EventStore, matchesFilter } from '../../eventstore/event-store';
+import {
+  EventFilter,
+  EventStore,
+  combinedFilter,
+  matchesFilter,
+} from '../../eventstore/event-store';
 import { ProjectionRunner } from '../projection-runner';
 import { BatchProjection } from './mongo-projection';
 import { HeldLease, ProjectionLeaseStore } from './projection-lease';
-
-/** The union of the projections' filters when it can be expressed as one, else no filter. */
-export function combinedFilter(filters: readonly EventFilter[]): EventFilter | undefined {
-  if (filters.some((f) => !f.streamPrefixes || f.eventTypes)) return undefined;
-  return { streamPrefixes: [...new Set(filters.flatMap((f) => f.streamPrefixes ?? []))] };
-}
 
 export interface MongoProjectionRunnerOptions {
   /** How often a standby's `waitFor` reads the stored checkpoints. */

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { holderIsGone, newOwnerId } from '../../common/process-owner';
-import { EventFilter, matchesFilter } from '../../eventstore/event-store';
+import { EventFilter, combinedFilter, matchesFilter } from '../../eventstore/event-store';
 import { SqliteDatabase } from '../../eventstore/sqlite/sqlite-database';
 import { SqliteEventStore } from '../../eventstore/sqlite/sqlite-event-store';
 import { TableNames } from '../../projections/sqlite/schema';
@@ -266,7 +266,7 @@ class LogCursor {
     private readonly batchSize: number,
     private readonly until?: readonly number[],
   ) {
-    this.filter = unionOf(projections.map((p) => p.filter));
+    this.filter = combinedFilter(projections.map((p) => p.filter));
   }
 
   /** Applies the next batch of events up to `head`, in the caller's transaction. */
@@ -288,12 +288,6 @@ class LogCursor {
     const full = read.length === this.batchSize && read[read.length - 1].position < head;
     this.position = full ? read[read.length - 1].position : head;
   }
-}
-
-/** A filter taking what any of `filters` takes, or none (everything) if one takes everything. */
-function unionOf(filters: readonly EventFilter[]): EventFilter | undefined {
-  if (filters.some((f) => !f.streamPrefixes || f.eventTypes)) return undefined;
-  return { streamPrefixes: filters.flatMap((f) => f.streamPrefixes ?? []) };
 }
 
 /** The table's primary-key column (every read-model table has a single-column one). */
