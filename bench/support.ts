@@ -1,5 +1,6 @@
 import { mkdtempSync, rmSync, statfsSync } from 'node:fs';
 import http from 'node:http';
+import { createServer } from 'node:net';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 
@@ -53,6 +54,18 @@ export function fmt(n: number): string {
   return Math.round(n).toLocaleString('en-US');
 }
 
+/** A TCP port on 127.0.0.1 that was free a moment ago, for a process about to listen on it. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
 /** Progress goes to stderr so the result table on stdout stays clean. */
 export function progressFor(bench: string): (line: string) => void {
   return (line) => process.stderr.write(`[bench ${bench}] ${line}\n`);
@@ -85,15 +98,15 @@ export async function withTempRoot<T>(
 }
 
 /**
- * One request to a server on 127.0.0.1 through `agent`: a JSON body (with its bearer token) or
- * none; resolves with the status and the whole response body.
+ * One request to a server on 127.0.0.1 through `agent`, with a bearer token and a JSON body, a
+ * token alone, or neither; resolves with the status and the whole response body.
  */
 export function localRequest(
   agent: http.Agent,
   port: number,
   method: 'GET' | 'POST',
   path: string,
-  json?: { token: string; body: Buffer | string },
+  json?: { token: string; body?: Buffer | string },
 ): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const req = http.request(
@@ -103,13 +116,13 @@ export function localRequest(
         path,
         method,
         agent,
-        headers: json
-          ? {
-              authorization: `Bearer ${json.token}`,
-              'content-type': 'application/json',
-              'content-length': Buffer.byteLength(json.body),
-            }
-          : {},
+        headers: {
+          ...(json && { authorization: `Bearer ${json.token}` }),
+          ...(json?.body !== undefined && {
+            'content-type': 'application/json',
+            'content-length': Buffer.byteLength(json.body),
+          }),
+        },
       },
       (res) => {
         const chunks: Buffer[] = [];

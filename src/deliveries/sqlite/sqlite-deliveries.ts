@@ -1,10 +1,11 @@
 import type { Statement } from 'better-sqlite3';
-import { offsetOf } from '../../common/pagination';
+import { PageRequest, offsetOf } from '../../common/pagination';
 import { RecordedEvent } from '../../eventstore/event-store';
+import { AppendOnlyLists } from '../../eventstore/sqlite/append-only-lists';
 import { SqliteDatabase } from '../../eventstore/sqlite/sqlite-database';
 import { Conditions, selectPage } from '../../eventstore/sqlite/sql-conditions';
 import { RowWriter } from '../../projections/sqlite/row-writer';
-import { TableNames, ensureIndex } from '../../projections/sqlite/schema';
+import { TableNames, ensureIndexes } from '../../projections/sqlite/schema';
 import { SqliteProjection } from '../../projections/sqlite/sqlite-projection';
 import {
   WEBHOOK_EVENT_STREAM_PREFIX,
@@ -54,30 +55,30 @@ function createSchema(
   `);
   // Indexes are ascending and read backwards for the newest-first lists: new keys are the
   // largest, so they land on the last leaf page. In a DESC index they would land on the first,
-  // where SQLite splits pages half empty: more pages written by every commit. (The DESC indexes
-  // of earlier versions are replaced once, which on a large file takes a while at first start.)
-  if (names.suffix === '') {
-    db.exec(`
-      DROP INDEX IF EXISTS webhook_events_by_workspace;
-      DROP INDEX IF EXISTS webhook_events_outcomes;
-      DROP INDEX IF EXISTS deliveries_by_workspace;
-      DROP INDEX IF EXISTS deliveries_by_endpoint;
-    `);
-  }
-  const index = (table: string, name: string, definition: string) =>
-    ensureIndex(db, table, names.of(name), definition);
-  index(events, 'webhook_events_by_workspace_created', '(workspace_id, created_at, id)');
-  index(
-    events,
-    'webhook_events_completed_by_endpoint',
-    '(endpoint_id, modified_at) WHERE succeeded IS NOT NULL',
-  );
-  index(deliveries, 'deliveries_by_workspace_created', '(workspace_id, created_at, id)');
-  index(deliveries, 'deliveries_by_endpoint_created', '(endpoint_id, created_at, id)');
+  // where SQLite splits pages half empty: more pages written by every commit. Indexes of earlier
+  // versions (DESC ones; narrower list indexes) are dropped, which on a large file takes a while
+  // at the first start.
+  ensureIndexes(db, names, events, {
+    webhook_events_by_workspace_created: '(workspace_id, created_at, id)',
+    webhook_events_completed_by_endpoint: '(endpoint_id, modified_at) WHERE succeeded IS NOT NULL',
+  });
+  // Every list of deliveries walks one of these, newest first, for one workspace or one endpoint
+  // (the first two columns), and finds each filter's column in it: neither counting a list nor
+  // walking the entries before a page reads the table.
+  ensureIndexes(db, names, deliveries, {
+    deliveries_by_workspace_listed:
+      '(workspace_id, created_at, id, endpoint_id, event_type, succeeded, http_code, webhook_event_id)',
+    deliveries_by_endpoint_listed:
+      '(endpoint_id, created_at, id, workspace_id, event_type, succeeded, http_code, webhook_event_id)',
+  });
   return { events, deliveries };
 }
 
+/** Past this many workspaces or endpoints, a list is one walk and a sort rather than a merge. */
+const MAX_MERGED_PARTS = 64;
+
 interface DeliveryRow {
+  rowid: number;
   id: string;
   created_at: string;
   endpoint_id: string;
@@ -96,6 +97,8 @@ export class SqliteDeliveries implements SqliteProjection, DeliveriesRepository 
   private readonly eventExists: Statement<[string], number>;
   private readonly upsertEvents: RowWriter;
   private readonly insertDeliveries: RowWriter;
+  private readonly lists: AppendOnlyLists;
+  private readonly deliveriesAt: Statement<[string], DeliveryRow>;
 
   readonly tables: readonly string[];
   private readonly events: string;
@@ -125,6 +128,14 @@ export class SqliteDeliveries implements SqliteProjection, DeliveriesRepository 
       `INSERT OR IGNORE INTO ${deliveries}
          (id, webhook_event_id, endpoint_id, workspace_id, event_type, created_at, succeeded, http_code, response, duration_ms)`,
       10,
+    );
+    // Deliveries are only ever inserted (reset empties the table): their lists are append-only.
+    this.lists = new AppendOnlyLists(db, `${deliveries} d`, 'd');
+    this.deliveriesAt = db.prepare(
+      `SELECT d.rowid AS rowid, d.id, d.created_at, d.endpoint_id, d.succeeded, d.http_code,
+         d.response, d.duration_ms, e.doc AS event_doc
+       FROM ${deliveries} d JOIN ${events} e ON e.id = d.webhook_event_id
+       WHERE d.rowid IN (SELECT value FROM json_each(?))`,
     );
   }
 
@@ -185,6 +196,7 @@ export class SqliteDeliveries implements SqliteProjection, DeliveriesRepository 
 
   reset(): void {
     this.db.exec(`DELETE FROM ${this.deliveries}; DELETE FROM ${this.events};`);
+    this.lists.clear();
   }
 
   async findEvent(id: string): Promise<WebhookEvent | null> {
@@ -234,23 +246,53 @@ export class SqliteDeliveries implements SqliteProjection, DeliveriesRepository 
   }
 
   async list(query: DeliveryListQuery): Promise<{ items: Delivery[]; total: number }> {
-    if (query.workspaceIds.length === 0) return { items: [], total: 0 };
-    const where = deliveryConditions(query);
-    const { rows, total } = selectPage<DeliveryRow>(this.db, {
-      columns: 'd.*, e.doc AS event_doc',
-      from: `${this.deliveries} d JOIN ${this.events} e ON e.id = d.webhook_event_id`,
-      where,
-      orderBy: 'd.created_at DESC, d.id DESC',
-      limit: query.page.limit,
-      offset: offsetOf(query.page),
-    });
-    return { items: rows.map(toDelivery), total };
+    const workspaceIds = [...new Set(query.workspaceIds)];
+    if (workspaceIds.length === 0) return { items: [], total: 0 };
+    // Every delivery has its webhook event (an attempt on an unknown event is not projected), so
+    // the lists and their totals need no join: only the page's rows are joined to their event.
+    return this.lists.page(
+      { ...deliveryLists(query, workspaceIds), ...pageRange(query.page) },
+      (rowids) => {
+        const rows = new Map(
+          this.deliveriesAt.all(JSON.stringify(rowids)).map((row) => [row.rowid, row]),
+        );
+        return rowids.map((rowid) => toDelivery(rows.get(rowid)!));
+      },
+    );
   }
 }
 
-function deliveryConditions(query: DeliveryListQuery): Conditions {
-  const where = new Conditions().anyOf('d.workspace_id', query.workspaceIds);
-  if (query.endpointIds) where.anyOf('d.endpoint_id', query.endpointIds);
+function pageRange(page: PageRequest): { offset: number; limit: number } {
+  return { offset: offsetOf(page), limit: page.limit };
+}
+
+/**
+ * The deliveries a query lists: as one condition, and as disjoint parts that an index each yields
+ * newest first (one per endpoint when endpoints are named, else one per workspace), merged.
+ */
+function deliveryLists(
+  query: DeliveryListQuery,
+  workspaceIds: readonly string[],
+): { where: Conditions; parts: Conditions[] } {
+  const filters = deliveryFilters(query);
+  const endpointIds = query.endpointIds && [...new Set(query.endpointIds)];
+  // By endpoint, the workspaces only check access: `+` keeps them from choosing the index.
+  const scope = endpointIds
+    ? (ids: readonly string[]) =>
+        new Conditions().anyOf('d.endpoint_id', ids).anyOf('+d.workspace_id', workspaceIds)
+    : (ids: readonly string[]) => new Conditions().anyOf('d.workspace_id', ids);
+  const ids = endpointIds ?? workspaceIds;
+  const where = scope(ids).and(filters);
+  const parts =
+    ids.length > 1 && ids.length <= MAX_MERGED_PARTS
+      ? ids.map((id) => scope([id]).and(filters))
+      : [where];
+  return { where, parts };
+}
+
+/** The filters other than workspaces and endpoints. */
+function deliveryFilters(query: DeliveryListQuery): Conditions {
+  const where = new Conditions();
   if (query.eventTypes) where.anyOf('d.event_type', query.eventTypes);
   if (query.after !== undefined) where.add('d.created_at > ?', new Date(query.after).toISOString());
   if (query.before !== undefined)

@@ -2,7 +2,7 @@ import type { Statement } from 'better-sqlite3';
 import { holderIsGone, newOwnerId } from '../../common/process-owner';
 import { RecordedEvent } from '../../eventstore/event-store';
 import { SqliteDatabase } from '../../eventstore/sqlite/sqlite-database';
-import { TableNames, ensureIndex } from '../../projections/sqlite/schema';
+import { TableNames, ensureIndexes } from '../../projections/sqlite/schema';
 import { SqliteProjection } from '../../projections/sqlite/sqlite-projection';
 import { DueWork, DueWorkQueue } from '../due-work';
 import { WEBHOOK_EVENT_STREAM_PREFIX, WebhookEventEvent } from '../webhook-event';
@@ -21,9 +21,6 @@ function createSchema(db: SqliteDatabase, names: TableNames): string {
       -- by earlier versions and new ones share one schema.
       lease_until INTEGER NOT NULL DEFAULT 0
     );
-    -- No index by endpoint: only disabling or deleting an endpoint looks its pending work up (a
-    -- scan of the queue), while every commit that schedules or settles work would write one.
-    DROP INDEX IF EXISTS due_work_by_endpoint;
     -- Which connection hands work out: not projected, never replayed.
     CREATE TABLE IF NOT EXISTS due_work_dispatcher (
       id INTEGER PRIMARY KEY CHECK (id = 1),
@@ -32,7 +29,10 @@ function createSchema(db: SqliteDatabase, names: TableNames): string {
       until INTEGER NOT NULL
     );
   `);
-  ensureIndex(db, table, names.of('due_work_by_due'), '(due_at, seq)');
+  // No index by endpoint (earlier versions had one): only disabling or deleting an endpoint looks
+  // its pending work up (a scan of the queue), while every commit that schedules or settles work
+  // would write one.
+  ensureIndexes(db, names, table, { due_work_by_due: '(due_at, seq)' });
   return table;
 }
 

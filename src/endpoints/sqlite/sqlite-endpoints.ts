@@ -4,7 +4,7 @@ import { RecordedEvent } from '../../eventstore/event-store';
 import { SqliteDatabase } from '../../eventstore/sqlite/sqlite-database';
 import { ReadCache } from '../../eventstore/sqlite/read-cache';
 import { Conditions, selectPage } from '../../eventstore/sqlite/sql-conditions';
-import { TableNames, ensureIndex } from '../../projections/sqlite/schema';
+import { TableNames, ensureIndexes } from '../../projections/sqlite/schema';
 import { SqliteProjection } from '../../projections/sqlite/sqlite-projection';
 import { ENDPOINT_STREAM_PREFIX, Endpoint, EndpointEvent, evolve } from '../endpoint';
 import { EndpointListQuery, EndpointsRepository } from '../endpoints.repository';
@@ -21,12 +21,9 @@ function createSchema(db: SqliteDatabase, names: TableNames): string {
       doc TEXT NOT NULL
     );
   `);
-  ensureIndex(
-    db,
-    table,
-    names.of('endpoints_by_workspace'),
-    '(workspace_id, deleted, created_at DESC, id DESC)',
-  );
+  ensureIndexes(db, names, table, {
+    endpoints_by_workspace: '(workspace_id, deleted, created_at DESC, id DESC)',
+  });
   return table;
 }
 

@@ -15,6 +15,13 @@ export class Conditions {
     return this.add(`${column} IN (${values.map(() => '?').join(', ')})`, ...values);
   }
 
+  /** Adds every condition of `other`. */
+  and(other: Conditions): this {
+    this.parts.push(...other.parts);
+    this.params.push(...other.params);
+    return this;
+  }
+
   sql(): string {
     return this.parts.length > 0 ? this.parts.join(' AND ') : '1';
   }

@@ -14,25 +14,34 @@ export class TableNames {
 }
 
 /**
- * Creates an index on `table` unless the table already has one with that definition, whatever
- * its name: a table renamed into place by a replay keeps the indexes it was built with, named
- * after the shadow table, and must not get a second copy of each at the next start.
- * `definition` is what follows `ON table`: the columns and an optional WHERE clause.
+ * Gives `table` exactly the indexes `wanted` (name without the suffix → what follows `ON table`:
+ * the columns and an optional WHERE clause), matched by definition, whatever their names: a table
+ * renamed into place by a replay keeps the indexes it was built with, named after the shadow
+ * table, and must not get a second copy of each at the next start. Any other index of the table
+ * (one an earlier version wanted) is dropped; the primary key's and UNIQUE constraints' are not
+ * indexes of this kind and are left alone.
  */
-export function ensureIndex(
+export function ensureIndexes(
   db: SqliteDatabase,
+  names: TableNames,
   table: string,
-  name: string,
-  definition: string,
+  wanted: Record<string, string>,
 ): void {
-  const wanted = normalise(definition);
   const existing = db
-    .prepare<[string], { sql: string | null }>(
-      "SELECT sql FROM sqlite_schema WHERE type = 'index' AND tbl_name = ?",
+    .prepare<[string], { name: string; sql: string | null }>(
+      "SELECT name, sql FROM sqlite_schema WHERE type = 'index' AND tbl_name = ?",
     )
-    .all(table);
-  if (existing.some((index) => index.sql !== null && definitionOf(index.sql) === wanted)) return;
-  db.exec(`CREATE INDEX ${name} ON ${table} ${definition}`);
+    .all(table)
+    .filter((index) => index.sql !== null);
+  const definitions = new Map(Object.entries(wanted).map(([name, d]) => [normalise(d), name]));
+  for (const index of existing) {
+    const definition = definitionOf(index.sql!);
+    if (definitions.has(definition)) definitions.delete(definition);
+    else db.exec(`DROP INDEX ${index.name}`);
+  }
+  for (const [, name] of definitions) {
+    db.exec(`CREATE INDEX ${names.of(name)} ON ${table} ${wanted[name]}`);
+  }
 }
 
 /** The part of a CREATE INDEX statement after its table name, whitespace normalised. */
