@@ -5,6 +5,7 @@
 import { runDeliveryBench } from './delivery';
 import { runEventStoreBench } from './eventstore';
 import { runQueryBench } from './query';
+import { runReplayBench } from './replay';
 
 interface Benchmark {
   summary: string;
@@ -26,6 +27,11 @@ const BENCHMARKS: Record<string, Benchmark> = {
     summary:
       'p50/p99 of GET /deliveries on 1,000,000 deliveries, every filter alone and combined, deep pages included',
     run: runQueryBench,
+  },
+  replay: {
+    summary:
+      'events/s and peak RSS of a full read-model rebuild (CLI replay) over a synthetic log of 1,000,000 events',
+    run: runReplayBench,
   },
 };
 
