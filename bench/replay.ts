@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { DATABASE_FILE } from '../src/eventstore/sqlite/sqlite-database';
 import { describeCpu, filesystemOf, fmt, median, progressFor } from './support';
-import { writeSyntheticLog } from './support/synthetic-log';
+import { SYNTHETIC_LOG_VERSION, writeSyntheticLog } from './support/synthetic-log';
 
 const DEFAULT_EVENTS = 1_000_000;
 const TARGET_EVENTS_PER_S = 50_000;
@@ -49,7 +49,7 @@ function parseArgs(args: readonly string[]): Options {
     events,
     runs,
     fresh,
-    dataDir: dataDir ?? join(tmpdir(), `rapidly-bench-replay-${events}`),
+    dataDir: dataDir ?? join(tmpdir(), `rapidly-bench-replay-${events}-v${SYNTHETIC_LOG_VERSION}`),
   };
 }
 

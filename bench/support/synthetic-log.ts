@@ -129,7 +129,7 @@ export interface SyntheticLog {
 }
 
 /** Changes whenever the same options would write a different log (for caches of it). */
-export const SYNTHETIC_LOG_VERSION = 1;
+export const SYNTHETIC_LOG_VERSION = 2;
 
 /** The delivery saga's checkpoint (src/delivery/delivery-saga.ts). */
 const SAGA_CHECKPOINT = 'delivery_saga';
@@ -159,73 +159,14 @@ const TYPE_WEIGHTS: Record<WebhookEventType, number> = {
   'file_sharing_session.payment_received': 9,
 };
 
-const FIRST_NAMES = [
-  'Ada',
-  'Grace',
-  'Alan',
-  'Edsger',
-  'Barbara',
-  'Linus',
-  'Margaret',
-  'Ken',
-  'Frances',
-  'Dennis',
-  'Hedy',
-  'Donald',
-  'Radia',
-  'Tim',
-  'Karen',
-  'John',
-];
-const LAST_NAMES = [
-  'Lovelace',
-  'Hopper',
-  'Turing',
-  'Dijkstra',
-  'Liskov',
-  'Torvalds',
-  'Hamilton',
-  'Thompson',
-  'Allen',
-  'Ritchie',
-  'Lamarr',
-  'Knuth',
-  'Perlman',
-  'Berners-Lee',
-  'Jones',
-  'McCarthy',
-];
-const COMPANIES = [
-  'acme',
-  'globex',
-  'initech',
-  'umbrella',
-  'hooli',
-  'stark',
-  'wayne',
-  'tyrell',
-  'cyberdyne',
-  'soylent',
-  'wonka',
-  'aperture',
-  'massive',
-  'vandelay',
-  'oscorp',
-  'gringotts',
-];
+const FIRST_NAMES = 'Ada Grace Alan Edsger Barbara Linus Margaret Ken Hedy Radia'.split(' ');
+const LAST_NAMES = 'Lovelace Hopper Turing Dijkstra Liskov Ritchie Lamarr Knuth Perlman'.split(' ');
+const COMPANIES = 'acme globex initech umbrella hooli stark wayne tyrell wonka vandelay'.split(' ');
 const FILE_NAMES = [
-  'contract.pdf',
-  'Q3 board pack.pptx',
-  'invoice-2291.pdf',
-  'photos.zip',
-  'design – final.fig',
-  'report.xlsx',
-  'handbook.docx',
-  '季度报告.xlsx',
-  'video.mp4',
-  'dataset.csv',
+  ...'contract.pdf invoice-2291.pdf photos.zip report.xlsx video.mp4 dataset.csv'.split(' '),
+  ...['Q3 board pack.pptx', 'design – final.fig', '季度报告.xlsx'],
 ];
-const COUNTRIES = ['DE', 'FR', 'US', 'GB', 'JP', 'BR', 'IN', 'ES', 'NL', 'SE'];
+const COUNTRIES = 'DE FR US GB JP BR IN ES NL SE'.split(' ');
 const SUCCESS_BODIES = ['', 'ok', '{"ok":true}', '{"received":true}', 'Accepted'];
 const ERROR_BODIES: Record<number, string> = {
   400: '{"error":"bad_request","message":"missing field data.customer"}',
@@ -239,6 +180,15 @@ const ERROR_BODIES: Record<number, string> = {
   503: '{"error":"service unavailable"}',
   504: '<html><body><h1>504 Gateway Time-out</h1></body></html>',
 };
+
+/** Relative weights: of the answers to an attempt, of endpoints' formats and failure rates. */
+const SUCCESS_CODES: Record<string, number> = { 200: 85, 202: 6, 204: 6, 201: 3 };
+const SERVER_ERRORS: Record<string, number> = { 500: 3, 502: 4, 503: 2, 504: 1 };
+const CLIENT_ERRORS: Record<string, number> = { 400: 3, 401: 2, 403: 1, 404: 3, 422: 1, 429: 2 };
+const FAILURES = { '5xx': 50, '4xx': 20, timeout: 20, refused: 6, dns: 4 };
+const FORMATS: Record<EndpointFormat, number> = { raw: 8, discord: 1, slack: 1 };
+/** Most receivers rarely fail; a few fail often. */
+const FAILURE_RATES = { '0.01': 5, '0.04': 3, '0.15': 1.5, '0.4': 0.5 };
 
 const ALPHANUMERIC = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 
@@ -265,6 +215,11 @@ const iso = (ms: number) => new Date(Math.floor(ms)).toISOString();
 
 function pick<T>(values: readonly T[], random: Random): T {
   return values[Math.floor(random() * values.length)];
+}
+
+/** One of the keys of `weights`, each as likely as its weight. */
+function weightedKey<K extends string>(weights: Record<K, number>, random: Random): K {
+  return weighted(Object.entries(weights) as Array<[K, number]>, random);
 }
 
 function weighted<T>(entries: ReadonlyArray<readonly [T, number]>, random: Random): T {
@@ -526,29 +481,29 @@ class Generator {
         readToken: '',
       };
       this.workspaces.push(workspace);
-      workspace.readToken = this.issueToken(
-        (at += 1000),
-        'workspace',
-        null,
-        [workspace.id],
-        ['webhooks:read'],
-      );
-      this.issueToken(
-        (at += 1000),
-        'workspace',
-        null,
-        [workspace.id],
-        ['webhooks:read', 'webhooks:write'],
-      );
-      this.issueToken((at += 1000), 'workspace', null, [workspace.id], ['webhooks:publish']);
+      const workspaceIds = [workspace.id];
+      workspace.readToken = this.issueToken((at += 1000), {
+        kind: 'workspace',
+        workspaceIds,
+        scopes: ['webhooks:read'],
+      });
+      this.issueToken((at += 1000), {
+        kind: 'workspace',
+        workspaceIds,
+        scopes: ['webhooks:read', 'webhooks:write'],
+      });
+      this.issueToken((at += 1000), {
+        kind: 'workspace',
+        workspaceIds,
+        scopes: ['webhooks:publish'],
+      });
     }
-    this.userReadToken = this.issueToken(
-      (at += 1000),
-      'user',
-      'ops',
-      this.workspaces.map((w) => w.id),
-      ['webhooks:read'],
-    );
+    this.userReadToken = this.issueToken((at += 1000), {
+      kind: 'user',
+      userName: 'ops',
+      workspaceIds: this.workspaces.map((w) => w.id),
+      scopes: ['webhooks:read'],
+    });
 
     const span = this.end - this.start;
     for (let i = 0; i < endpointCount; i++) {
@@ -558,15 +513,7 @@ class Generator {
         workspace,
         state: null,
         revision: -1,
-        failRate: weighted(
-          [
-            [0.01, 5],
-            [0.04, 3],
-            [0.15, 1.5],
-            [0.4, 0.5],
-          ],
-          random,
-        ),
+        failRate: Number(weightedKey(FAILURE_RATES, random)),
         badWindows: [],
         consecutiveFailures: 0,
         pending: new Set(),
@@ -603,20 +550,15 @@ class Generator {
 
   private issueToken(
     at: number,
-    kind: IssueAccessToken['kind'],
-    userName: string | null,
-    workspaceIds: string[],
-    scopes: IssueAccessToken['scopes'],
+    grant: Pick<IssueAccessToken, 'kind' | 'workspaceIds' | 'scopes'> & { userName?: string },
   ): string {
     const token = TOKEN_PREFIX + randomBytes(32, this.random).toString('base64url');
     const tokenId = uuidv7At(at, this.random);
     const events = decideToken(null, {
       type: 'IssueAccessToken',
       tokenId,
-      kind,
-      userName,
-      workspaceIds,
-      scopes,
+      userName: null,
+      ...grant,
       tokenHash: hashToken(token),
       now: iso(at),
     });
@@ -778,55 +720,19 @@ class Generator {
     const down = endpoint.badWindows.some(([from, to]) => at >= from && at < to);
     if (random() >= (down ? 0.97 : endpoint.failRate)) {
       return {
-        httpCode: weighted(
-          [
-            [200, 85],
-            [202, 6],
-            [204, 6],
-            [201, 3],
-          ],
-          random,
-        ),
+        httpCode: Number(weightedKey(SUCCESS_CODES, random)),
         response: pick(SUCCESS_BODIES, random),
         durationMs: Math.min(Math.round(logNormal(120, 0.7, random)), 9_000),
         permanent: false,
       };
     }
-    const kind = weighted(
-      [
-        ['5xx', 50],
-        ['4xx', 20],
-        ['timeout', 20],
-        ['refused', 6],
-        ['dns', 4],
-      ] as const,
-      random,
-    );
+    const kind = weightedKey(FAILURES, random);
     switch (kind) {
       case '5xx':
       case '4xx': {
-        const httpCode =
-          kind === '5xx'
-            ? weighted(
-                [
-                  [500, 3],
-                  [502, 4],
-                  [503, 2],
-                  [504, 1],
-                ] as const,
-                random,
-              )
-            : weighted(
-                [
-                  [400, 3],
-                  [401, 2],
-                  [403, 1],
-                  [404, 3],
-                  [422, 1],
-                  [429, 2],
-                ] as const,
-                random,
-              );
+        const httpCode = Number(
+          weightedKey(kind === '5xx' ? SERVER_ERRORS : CLIENT_ERRORS, random),
+        );
         return {
           httpCode,
           response: ERROR_BODIES[httpCode],
@@ -904,14 +810,7 @@ class Generator {
     switch (change.type) {
       case 'create': {
         const company = pick(COMPANIES, random);
-        const format: EndpointFormat = weighted(
-          [
-            ['raw', 8],
-            ['discord', 1],
-            ['slack', 1],
-          ] as const,
-          random,
-        );
+        const format = weightedKey(FORMATS, random);
         command = {
           type: 'CreateEndpoint',
           endpointId: endpoint.id,
