@@ -13,7 +13,7 @@ export interface ReplaySummary {
   position: number;
   /** Rows per table of the new read models. */
   rows: Record<string, number>;
-  /** From the start to the switch-over's commit. */
+  /** From the start of the rebuild (after the pre-flight checks) to the switch-over's commit. */
   rebuildMs: number;
   /** Removing the replaced tables, after the switch. */
   cleanupMs: number;

@@ -6,7 +6,10 @@ import { join } from 'node:path';
 import { AccessTokensService } from '../../auth/access-tokens.service';
 import { uuidv7 } from '../../common/ids';
 import { Engine, openEmbeddedEngine } from '../../engine/engine';
-import { DATABASE_FILE } from '../../eventstore/sqlite/sqlite-database';
+import { DATABASE_FILE, openSqliteDatabase } from '../../eventstore/sqlite/sqlite-database';
+import { SqliteEventStore } from '../../eventstore/sqlite/sqlite-event-store';
+import { createSqliteReadModels } from '../../projections/sqlite/sqlite-read-models';
+import { SqliteReplay } from './sqlite-replay';
 
 describe('SqliteReplay', () => {
   let dir: string;
@@ -107,6 +110,27 @@ describe('SqliteReplay', () => {
     await expect(engine.replay.replay(() => undefined)).rejects.toThrow(
       `Another replay is running on this data directory (pid ${process.ppid}`,
     );
+  });
+
+  it('refuses to start when the new read models would not fit on the disk', async () => {
+    await engine.close();
+    const db = openSqliteDatabase(dir);
+    const store = new SqliteEventStore(db);
+    const live = createSqliteReadModels(db).all;
+    try {
+      const full = new SqliteReplay(db, store, live, 5_000, () => 1024);
+      await expect(full.replay(() => undefined)).rejects.toThrow(
+        /^Not enough disk space for a replay: the new read models need about [\d,]+ MB beside the live ones, and 1 MB are free for /,
+      );
+      // Nothing was built, and the lock is free again.
+      expect(tables(db).filter((t) => t.includes('__'))).toEqual([]);
+      const roomy = new SqliteReplay(db, store, live, 5_000, () => 1e12);
+      expect((await roomy.replay(() => undefined)).rows).toMatchObject({ access_tokens: 3 });
+    } finally {
+      await store.close();
+      db.close();
+      engine = openEmbeddedEngine(dir);
+    }
   });
 
   it('reports progress up to the head', async () => {

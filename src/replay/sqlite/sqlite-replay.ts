@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, statfsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { holderIsGone, newOwnerId } from '../../common/process-owner';
 import { EventFilter, combinedFilter, matchesFilter } from '../../eventstore/event-store';
 import { SqliteDatabase } from '../../eventstore/sqlite/sqlite-database';
@@ -65,14 +65,18 @@ export class SqliteReplay implements ReadModelReplay {
     /** The live read models, in the runner's order. */
     private readonly live: readonly SqliteProjection[],
     private readonly batchSize = BATCH_SIZE,
+    /** Bytes free on the disk holding the database file (a test's stand-in for a full disk). */
+    private readonly freeDiskBytes: (file: string) => number = freeBytesBeside,
   ) {}
 
   async replay(onProgress: ProgressListener): Promise<ReplaySummary> {
-    const started = Date.now();
     const release = this.lock();
     const restore = this.bulkSettings();
     try {
       this.dropLeftovers();
+      this.checkDiskSpace();
+      // The rebuild proper: the checks before it read the whole read models once (dbstat).
+      const started = Date.now();
       const live = this.live;
       const suffix = `${SHADOW_INFIX}${Date.now().toString(36)}`;
       const shadow = this.db
@@ -189,6 +193,37 @@ export class SqliteReplay implements ReadModelReplay {
     }
   }
 
+  /**
+   * Refuses to start when the new read models, built beside the live ones, would not fit: they
+   * take about as much as the live ones (measured with dbstat), plus the WAL between checkpoints.
+   * Pages the file has free are reused first.
+   */
+  private checkDiskSpace(): void {
+    const tables = this.live.flatMap((p) => p.tables);
+    const names = this.db
+      .prepare<unknown[], { name: string }>(
+        `SELECT name FROM sqlite_schema WHERE tbl_name IN (${tables.map(() => '?').join(', ')})`,
+      )
+      .all(...tables)
+      .map((r) => r.name);
+    const used = this.db
+      .prepare<unknown[], { bytes: number | null }>(
+        `SELECT SUM(pgsize) AS bytes FROM dbstat
+         WHERE aggregate = TRUE AND name IN (${names.map(() => '?').join(', ')})`,
+      )
+      .get(...names)!.bytes;
+    const pageSize = this.db.pragma('page_size', { simple: true }) as number;
+    const reusable = (this.db.pragma('freelist_count', { simple: true }) as number) * pageSize;
+    const needed = (used ?? 0) + BULK_AUTOCHECKPOINT_PAGES * pageSize;
+    const available = this.freeDiskBytes(this.db.name) + reusable;
+    if (needed > available) {
+      throw new Error(
+        `Not enough disk space for a replay: the new read models need about ${mb(needed)} MB ` +
+          `beside the live ones, and ${mb(available)} MB are free for ${this.db.name}`,
+      );
+    }
+  }
+
   /** Takes the file's replay lock, or fails naming the replay that holds it. */
   private lock(): () => void {
     const owner = newOwnerId();
@@ -297,6 +332,16 @@ class LogCursor {
     const full = read.length === this.batchSize && read[read.length - 1].position < head;
     this.position = full ? read[read.length - 1].position : head;
   }
+}
+
+/** Bytes free for an unprivileged writer on the filesystem holding `file`. */
+function freeBytesBeside(file: string): number {
+  const stats = statfsSync(dirname(file));
+  return stats.bavail * stats.bsize;
+}
+
+function mb(bytes: number): string {
+  return Math.ceil(bytes / 1_048_576).toLocaleString('en-US');
 }
 
 /** The table's primary-key column (every read-model table has a single-column one). */
