@@ -97,6 +97,8 @@ export class SqliteDueWork implements SqliteProjection, DueWorkQueue {
    * append's transaction, before its sync: work from a later position is not handed out yet.
    */
   readonly tables: readonly string[];
+  /** Written by versions that kept leases in the table; never reset on the rows they left. */
+  readonly unprojectedColumns = ['lease_until'];
   private readonly table: string;
 
   constructor(

@@ -30,6 +30,17 @@ describe('ensureIndexes', () => {
     expect(indexes(db)).toEqual(['t_by_a__replay_x', 't_by_c']);
   });
 
+  it('picks another name when the wanted one is taken by an index of another table', () => {
+    const db = new Database(':memory:');
+    db.exec(`
+      CREATE TABLE t (id TEXT PRIMARY KEY, a TEXT);
+      CREATE TABLE t__old_x (id TEXT PRIMARY KEY, a TEXT);
+      CREATE INDEX t_by_a ON t__old_x (a);
+    `);
+    ensureIndexes(db, new TableNames(), 't', { t_by_a: '(a, id)' });
+    expect(indexes(db)).toEqual(['t_by_a', 't_by_a_2']);
+  });
+
   it('names new indexes with the suffix of shadow tables', () => {
     const db = new Database(':memory:');
     db.exec('CREATE TABLE t__replay_y (id TEXT PRIMARY KEY, a TEXT)');

@@ -40,8 +40,19 @@ export function ensureIndexes(
     else db.exec(`DROP INDEX ${index.name}`);
   }
   for (const [, name] of definitions) {
-    db.exec(`CREATE INDEX ${names.of(name)} ON ${table} ${wanted[name]}`);
+    db.exec(`CREATE INDEX ${freeName(db, names.of(name))} ON ${table} ${wanted[name]}`);
   }
+}
+
+/**
+ * `name`, or a variant of it if that is taken: by an index of another table, e.g. one a replay
+ * that was killed after its switch-over left on a replaced table.
+ */
+function freeName(db: SqliteDatabase, name: string): string {
+  const taken = db.prepare<[string], number>('SELECT 1 FROM sqlite_schema WHERE name = ?').pluck();
+  let candidate = name;
+  for (let n = 2; taken.get(candidate) !== undefined; n++) candidate = `${name}_${n}`;
+  return candidate;
 }
 
 /** The part of a CREATE INDEX statement after its table name, whitespace normalised. */

@@ -10,6 +10,8 @@ export interface SqliteProjection {
   readonly filter: EventFilter;
   /** Its tables (replay renames them; verify compares them row by row). */
   readonly tables: readonly string[];
+  /** Columns of its tables that are not derived from the log, which verify leaves out. */
+  readonly unprojectedColumns?: readonly string[];
   apply(event: RecordedEvent): void;
   /**
    * Optional: applies a batch of events (in log order, all matching the filter) with the same

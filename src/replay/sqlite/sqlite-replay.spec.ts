@@ -28,6 +28,18 @@ describe('SqliteReplay', () => {
       )
       .all();
 
+  /** Writes the replay lock row as another replay would have left it. */
+  const holdLock = (owner: string, pid: number, until: number) => {
+    const db = file();
+    db.exec(`CREATE TABLE IF NOT EXISTS read_model_replay (
+      id INTEGER PRIMARY KEY CHECK (id = 1), owner TEXT NOT NULL, pid INTEGER NOT NULL,
+      started_at TEXT NOT NULL, until INTEGER NOT NULL)`);
+    db.prepare(
+      `INSERT OR REPLACE INTO read_model_replay VALUES (1, ?, ?, '2026-01-01T00:00:00Z', ?)`,
+    ).run(owner, pid, until);
+    db.close();
+  };
+
   beforeEach(async () => {
     dir = mkdtempSync(join(tmpdir(), 'rapidly-replay-'));
     engine = openEmbeddedEngine(dir);
@@ -79,15 +91,9 @@ describe('SqliteReplay', () => {
       CREATE TABLE endpoints__replay_dead (id TEXT PRIMARY KEY);
       INSERT INTO endpoints__replay_dead VALUES ('x');
       CREATE TABLE deliveries__old_dead (id TEXT PRIMARY KEY);
-      CREATE TABLE IF NOT EXISTS read_model_replay (
-        id INTEGER PRIMARY KEY CHECK (id = 1), owner TEXT NOT NULL, pid INTEGER NOT NULL,
-        started_at TEXT NOT NULL);
     `);
-    db.prepare("INSERT INTO read_model_replay VALUES (1, ?, ?, '2026-01-01T00:00:00Z')").run(
-      `${hostname()}/dead`,
-      gone,
-    );
     db.close();
+    holdLock(`${hostname()}/dead`, gone, Date.now() + 60_000);
 
     await engine.replay.replay(() => undefined);
 
@@ -98,18 +104,21 @@ describe('SqliteReplay', () => {
   });
 
   it('refuses to run beside a replay that is still running', async () => {
-    const db = file();
-    db.exec(`CREATE TABLE IF NOT EXISTS read_model_replay (
-      id INTEGER PRIMARY KEY CHECK (id = 1), owner TEXT NOT NULL, pid INTEGER NOT NULL,
-      started_at TEXT NOT NULL)`);
-    db.prepare("INSERT INTO read_model_replay VALUES (1, ?, ?, '2026-01-01T00:00:00Z')").run(
-      `${hostname()}/other`,
-      process.ppid,
-    );
-    db.close();
+    holdLock(`${hostname()}/other`, process.ppid, Date.now() + 60_000);
     await expect(engine.replay.replay(() => undefined)).rejects.toThrow(
       `Another replay is running on this data directory (pid ${process.ppid}`,
     );
+    // A lock on another host cannot be checked: it holds until its lease runs out.
+    holdLock('elsewhere/other', 1, Date.now() + 60_000);
+    await expect(engine.replay.replay(() => undefined)).rejects.toThrow('Another replay');
+  });
+
+  it('takes over a lock whose lease ran out, or that names our own pid', async () => {
+    holdLock('elsewhere/other', 1, Date.now() - 1);
+    await engine.replay.replay(() => undefined);
+    // A process before us in a container, with the pid we have now.
+    holdLock('container/earlier', process.pid, Date.now() + 60_000);
+    await engine.replay.replay(() => undefined);
   });
 
   it('refuses to start when the new read models would not fit on the disk', async () => {

@@ -35,9 +35,23 @@ const LOCK_SCHEMA = `
     id INTEGER PRIMARY KEY CHECK (id = 1),
     owner TEXT NOT NULL,
     pid INTEGER NOT NULL,
-    started_at TEXT NOT NULL
+    started_at TEXT NOT NULL,
+    until INTEGER NOT NULL
   )
 `;
+
+/**
+ * How long the replay lock lasts without being renewed (every batch renews it). A replay killed
+ * on another host, in another container, or under a pid that is ours now, cannot be seen to be
+ * gone: its lock is taken over once this has passed.
+ */
+const LOCK_LEASE_MS = 60_000;
+
+interface ReplayLock {
+  /** Extends the lease; fails if another replay has taken the lock over meanwhile. */
+  renew(): void;
+  release(): void;
+}
 
 /**
  * Replay and verification of the embedded read models, on the database file they share with the
@@ -70,10 +84,10 @@ export class SqliteReplay implements ReadModelReplay {
   ) {}
 
   async replay(onProgress: ProgressListener): Promise<ReplaySummary> {
-    const release = this.lock();
+    const lock = this.lock();
     const restore = this.bulkSettings();
     try {
-      this.dropLeftovers();
+      this.dropLeftovers(lock);
       this.checkDiskSpace();
       // The rebuild proper: the checks before it read the whole read models once (dbstat).
       const started = Date.now();
@@ -88,13 +102,19 @@ export class SqliteReplay implements ReadModelReplay {
       for (;;) {
         const head = this.store.headPositionSync();
         if (head - log.position <= this.batchSize) break;
-        this.db.transaction(() => log.applyNext(head)).immediate();
+        this.db
+          .transaction(() => {
+            lock.renew();
+            log.applyNext(head);
+          })
+          .immediate();
         onProgress({ applied: log.position, total: head });
       }
       // The rest and the switch, under the write lock: nothing is appended meanwhile.
       const oldSuffix = suffix.replace(SHADOW_INFIX, OLD_INFIX);
       this.db
         .transaction(() => {
+          lock.renew();
           const head = this.store.headPositionSync();
           while (log.position < head) log.applyNext(head);
           live.forEach((projection, i) => {
@@ -110,7 +130,9 @@ export class SqliteReplay implements ReadModelReplay {
       onProgress({ applied: position, total: position });
       const switched = Date.now();
       const rows = this.countRows(live);
-      for (const table of live.flatMap((p) => p.tables)) this.dropTable(`${table}${oldSuffix}`);
+      for (const table of live.flatMap((p) => p.tables)) {
+        this.dropTable(`${table}${oldSuffix}`, lock);
+      }
       return {
         events: position,
         position,
@@ -120,7 +142,7 @@ export class SqliteReplay implements ReadModelReplay {
       };
     } finally {
       restore();
-      release();
+      lock.release();
     }
   }
 
@@ -170,12 +192,13 @@ export class SqliteReplay implements ReadModelReplay {
           projection.tables.forEach((table, j) => {
             const key = primaryKey(this.db, table);
             let count = 0;
-            const liveRows = countingRows(this.db, table, key, () => count++);
+            const columns = comparedColumns(this.db, table, projection.unprojectedColumns ?? []);
+            const liveRows = countingRows(this.db, table, key, columns, () => count++);
             for (const difference of diffSortedRows(
               table,
               key,
               liveRows,
-              sortedRows(scratch, rebuilt[i].tables[j], key),
+              sortedRows(scratch, rebuilt[i].tables[j], key, columns),
             )) {
               differences++;
               onDifference(difference);
@@ -224,45 +247,65 @@ export class SqliteReplay implements ReadModelReplay {
     }
   }
 
-  /** Takes the file's replay lock, or fails naming the replay that holds it. */
-  private lock(): () => void {
+  /**
+   * Takes the file's replay lock, or fails naming the replay that holds it. A holder counts as
+   * gone once its lease has run out, at once if its process is seen to be gone on this host, and
+   * if it recorded our own pid (a process before us in a container, which had that pid too).
+   */
+  private lock(): ReplayLock {
     const owner = newOwnerId();
+    const now = Date.now();
     this.db
       .transaction(() => {
         this.db.exec(LOCK_SCHEMA);
         const holder = this.db
-          .prepare<[], { owner: string; pid: number; started_at: string }>(
-            'SELECT owner, pid, started_at FROM read_model_replay WHERE id = 1',
+          .prepare<[], { owner: string; pid: number; started_at: string; until: number }>(
+            'SELECT owner, pid, started_at, until FROM read_model_replay WHERE id = 1',
           )
           .get();
-        if (holder && !holderIsGone(holder.owner, holder.pid)) {
+        const gone =
+          !holder ||
+          holder.until <= now ||
+          holder.pid === process.pid ||
+          holderIsGone(holder.owner, holder.pid);
+        if (!gone) {
           throw new Error(
-            `Another replay is running on this data directory (pid ${holder.pid}, started ${holder.started_at})`,
+            `Another replay is running on this data directory (pid ${holder.pid}, started ` +
+              `${holder.started_at}; taken over if it has not renewed its lock by ` +
+              `${new Date(holder.until).toISOString()})`,
           );
         }
         this.db
           .prepare(
-            `INSERT INTO read_model_replay (id, owner, pid, started_at) VALUES (1, ?, ?, ?)
+            `INSERT INTO read_model_replay (id, owner, pid, started_at, until) VALUES (1, ?, ?, ?, ?)
              ON CONFLICT (id) DO UPDATE SET owner = excluded.owner, pid = excluded.pid,
-               started_at = excluded.started_at`,
+               started_at = excluded.started_at, until = excluded.until`,
           )
-          .run(owner, process.pid, new Date().toISOString());
+          .run(owner, process.pid, new Date(now).toISOString(), now + LOCK_LEASE_MS);
       })
       .immediate();
-    return () => {
-      this.db.prepare('DELETE FROM read_model_replay WHERE owner = ?').run(owner);
+    const renew = this.db.prepare('UPDATE read_model_replay SET until = ? WHERE owner = ?');
+    return {
+      renew: () => {
+        if (renew.run(Date.now() + LOCK_LEASE_MS, owner).changes === 0) {
+          throw new Error('Replay stopped: another replay took its lock over (it ran too slowly)');
+        }
+      },
+      release: () => {
+        this.db.prepare('DELETE FROM read_model_replay WHERE owner = ?').run(owner);
+      },
     };
   }
 
   /** Tables of a replay that did not finish (shadow copies) or did not clean up (old ones). */
-  private dropLeftovers(): void {
+  private dropLeftovers(lock: ReplayLock): void {
     const leftovers = this.db
       .prepare<[], { name: string }>(
         `SELECT name FROM sqlite_schema WHERE type = 'table'
            AND (name GLOB '*${SHADOW_INFIX}*' OR name GLOB '*${OLD_INFIX}*')`,
       )
       .all();
-    for (const { name } of leftovers) this.dropTable(name);
+    for (const { name } of leftovers) this.dropTable(name, lock);
   }
 
   /**
@@ -271,11 +314,15 @@ export class SqliteReplay implements ReadModelReplay {
    * write lock, so a running service's appends, for 12 s after a 1,000,000-event replay, longer
    * than its 10 s busy timeout. A chunk holds it for a fraction of a second at worst.
    */
-  private dropTable(table: string): void {
+  private dropTable(table: string, lock: ReplayLock): void {
     const deleteChunk = this.db.prepare(
       `DELETE FROM ${table} WHERE rowid IN (SELECT rowid FROM ${table} LIMIT ${DROP_CHUNK})`,
     );
-    while (deleteChunk.run().changes > 0) {
+    const chunk = this.db.transaction(() => {
+      lock.renew();
+      return deleteChunk.run().changes;
+    });
+    while (chunk.immediate() > 0) {
       // until empty
     }
     this.db.exec(`DROP TABLE ${table}`);
@@ -354,13 +401,25 @@ function primaryKey(db: Database.Database, table: string): string {
   return columns[0].name;
 }
 
+/** The live table's columns that a rebuild reproduces (all but the projection's exceptions). */
+function comparedColumns(db: Database.Database, table: string, skip: readonly string[]): string[] {
+  return db
+    .prepare<[], { name: string }>(`PRAGMA table_info(${table})`)
+    .all()
+    .map((c) => c.name)
+    .filter((name) => !skip.includes(name));
+}
+
 function sortedRows(
   db: Database.Database,
   table: string,
   key: string,
+  columns: readonly string[],
 ): IterableIterator<Record<string, unknown>> {
   return db
-    .prepare<[], Record<string, unknown>>(`SELECT * FROM ${table} ORDER BY ${key}`)
+    .prepare<[], Record<string, unknown>>(
+      `SELECT ${columns.join(', ')} FROM ${table} ORDER BY ${key}`,
+    )
     .iterate();
 }
 
@@ -368,9 +427,10 @@ function* countingRows(
   db: Database.Database,
   table: string,
   key: string,
+  columns: readonly string[],
   onRow: () => void,
 ): Generator<Record<string, unknown>> {
-  for (const row of sortedRows(db, table, key)) {
+  for (const row of sortedRows(db, table, key, columns)) {
     onRow();
     yield row;
   }
