@@ -32,6 +32,7 @@ import {
   fmt,
   freePort,
   localRequest,
+  peakRssBytes,
   progressFor,
   quantile,
 } from './support';
@@ -524,13 +525,7 @@ class ServiceProcess {
 
   /** The most resident memory the process has had (Linux's VmHWM), or null elsewhere. */
   peakRssBytes(): number | null {
-    try {
-      const status = readFileSync(`/proc/${this.pid}/status`, 'utf8');
-      const match = /^VmHWM:\s+(\d+) kB/m.exec(status);
-      return match ? Number(match[1]) * 1024 : null;
-    } catch {
-      return null;
-    }
+    return peakRssBytes(this.pid);
   }
 
   async stop(): Promise<void> {

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { DATABASE_FILE } from '../src/eventstore/sqlite/sqlite-database';
-import { describeCpu, filesystemOf, fmt, median, progressFor } from './support';
+import { describeCpu, filesystemOf, fmt, median, peakRssBytes, progressFor } from './support';
 import { SYNTHETIC_LOG_VERSION, writeSyntheticLog } from './support/synthetic-log';
 
 const DEFAULT_EVENTS = 1_000_000;
@@ -114,13 +114,7 @@ interface ReplayRun {
 
 /** Peak resident set of a process so far (VmHWM), in MB; 0 once it is gone. */
 function peakRssMb(pid: number): number {
-  try {
-    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-    const kb = /VmHWM:\s+(\d+) kB/.exec(status);
-    return kb ? Number(kb[1]) / 1024 : 0;
-  } catch {
-    return 0;
-  }
+  return (peakRssBytes(pid) ?? 0) / 2 ** 20;
 }
 
 /** `node dist/src/cli.js replay` on the data directory, watched for its peak RSS. */
@@ -135,11 +129,10 @@ function runReplay(dataDir: string, verify = false): Promise<ReplayRun & { stdou
   let peak = 0;
   child.stdout.on('data', (chunk) => (stdout += chunk));
   child.stderr.on('data', (chunk) => (stderr += chunk));
+  // VmHWM is the peak so far, gone with the process: the last sample before it exits holds it.
   const sampler = setInterval(() => (peak = Math.max(peak, peakRssMb(child.pid!))), 20);
   return new Promise((resolve, reject) => {
     child.once('error', reject);
-    // VmHWM is the peak so far: the last sample before exit holds it.
-    child.once('exit', () => (peak = Math.max(peak, peakRssMb(child.pid!))));
     child.once('close', (code) => {
       clearInterval(sampler);
       const wallSeconds = (performance.now() - started) / 1000;

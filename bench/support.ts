@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, statfsSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statfsSync } from 'node:fs';
 import http from 'node:http';
 import { createServer } from 'node:net';
 import { cpus } from 'node:os';
@@ -136,4 +136,15 @@ export function localRequest(
     req.on('error', reject);
     req.end(json?.body);
   });
+}
+
+/** The most resident memory a process has had so far (Linux's VmHWM), or null elsewhere. */
+export function peakRssBytes(pid: number): number | null {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const match = /^VmHWM:\s+(\d+) kB/m.exec(status);
+    return match ? Number(match[1]) * 1024 : null;
+  } catch {
+    return null;
+  }
 }

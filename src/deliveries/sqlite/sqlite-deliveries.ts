@@ -156,9 +156,7 @@ export class SqliteDeliveries implements SqliteProjection, DeliveriesRepository 
       const id = event.data.webhookEventId;
       // A creation needs no earlier state: no read.
       const previous =
-        event.type === 'WebhookEventCreated'
-          ? null
-          : (states.get(id) ?? this.findEventSync(event.data.webhookEventId));
+        event.type === 'WebhookEventCreated' ? null : (states.get(id) ?? this.findEventSync(id));
       const next = evolve(previous, event);
       if (!next) continue;
       states.set(id, next);
