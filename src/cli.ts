@@ -17,10 +17,12 @@ Commands:
       List tokens (never the token values: only their ids and grants).
   token revoke <token-id>
       Revoke a token; requests made with it get 401 from then on.
-  replay
+  replay [--threads 1|2]
       Rebuild every read model from position 0 of the event log into fresh storage, then
       switch over at once. The service may keep running: it serves from the old read models
-      until the switch, and what it writes meanwhile is in the new ones.
+      until the switch, and what it writes meanwhile is in the new ones. With 2 threads (the
+      default on a machine with two cores or more) half the log's streams are built on a
+      second thread; 1 keeps the replay to one core.
   replay --verify [--limit N]
       Rebuild every read model into scratch storage and compare it with the live one, row by
       row. Prints each difference (the first N, default ${DEFAULT_LIMIT}) and exits 1 if there is

@@ -16,6 +16,12 @@ describe('formatProgress', () => {
     );
   });
 
+  it('names the stage in place of the time left once the events are applied', () => {
+    expect(formatProgress({ applied: 10, total: 10, stage: 'indexing deliveries' }, 1_000)).toBe(
+      '[########################]  100%  10/10 events  10 events/s  indexing deliveries',
+    );
+  });
+
   it('writes minutes past 60 s', () => {
     expect(duration(125)).toBe('2m05s');
     expect(duration(0.2)).toBe('1s');
@@ -47,5 +53,19 @@ describe('ProgressBar', () => {
     bar.finish();
     expect(written.every((t) => t.endsWith('\n') && !t.includes('\r'))).toBe(true);
     expect(written).toHaveLength(4);
+  });
+
+  it('draws a new stage at once, however recent the last line', () => {
+    let now = 0;
+    const written: string[] = [];
+    const bar = new ProgressBar({ write: (t: string) => written.push(t) }, () => now);
+    bar.update({ applied: 4, total: 4 });
+    now = 10;
+    bar.update({ applied: 4, total: 4, stage: 'indexing deliveries' });
+    bar.update({ applied: 4, total: 4, stage: 'indexing deliveries' });
+    now = 20;
+    bar.update({ applied: 4, total: 4, stage: 'indexing webhook_events' });
+    expect(written).toHaveLength(3);
+    expect(written[2]).toContain('indexing webhook_events');
   });
 });

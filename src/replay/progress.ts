@@ -7,11 +7,19 @@ const WIDTH = 24;
  * `[##########..............]  42%  420,000/1,000,000 events  61,200 events/s  ETA 9s`.
  * Pure: `elapsedMs` is the time since the start.
  */
-export function formatProgress({ applied, total }: ReplayProgress, elapsedMs: number): string {
+export function formatProgress(
+  { applied, total, stage }: ReplayProgress,
+  elapsedMs: number,
+): string {
   const share = total > 0 ? Math.min(1, applied / total) : 1;
   const filled = Math.round(share * WIDTH);
   const rate = elapsedMs > 0 ? (applied * 1000) / elapsedMs : 0;
-  const eta = rate > 0 && applied < total ? `ETA ${duration((total - applied) / rate)}` : '';
+  const eta =
+    stage !== undefined
+      ? stage
+      : rate > 0 && applied < total
+        ? `ETA ${duration((total - applied) / rate)}`
+        : '';
   return [
     `[${'#'.repeat(filled)}${'.'.repeat(WIDTH - filled)}]`,
     `${String(Math.floor(share * 100)).padStart(3)}%`,
@@ -60,10 +68,12 @@ export class ProgressBar {
 
   update(progress: ReplayProgress): void {
     if (this.finished) return;
+    const previous = this.last;
     this.last = progress;
     const now = this.now();
     const every = this.output.isTTY ? 100 : 5_000;
-    if (this.drawnOnce && now - this.lastDrawn < every) return;
+    const newStage = progress.stage !== previous.stage;
+    if (this.drawnOnce && now - this.lastDrawn < every && !newStage) return;
     this.draw(now);
   }
 

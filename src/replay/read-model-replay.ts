@@ -2,9 +2,19 @@
 export interface ReplayProgress {
   applied: number;
   total: number;
+  /** What a rebuild is doing once the events are applied, e.g. `indexing deliveries`. */
+  stage?: string;
 }
 
 export type ProgressListener = (progress: ReplayProgress) => void;
+
+export interface ReplayOptions {
+  /**
+   * Threads a rebuild may keep busy (default: 2 where the machine has two cores or more). The
+   * embedded engine builds half the log's streams on a second thread; 1 keeps it to one core.
+   */
+  threads?: number;
+}
 
 export interface ReplaySummary {
   /** Events read from the log and applied to the new read models. */
@@ -47,7 +57,7 @@ export interface VerifySummary {
  *   and compares them row by row. Changes nothing.
  */
 export interface ReadModelReplay {
-  replay(onProgress: ProgressListener): Promise<ReplaySummary>;
+  replay(onProgress: ProgressListener, options?: ReplayOptions): Promise<ReplaySummary>;
   verify(
     onProgress: ProgressListener,
     onDifference: (d: Difference) => void,

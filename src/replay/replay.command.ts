@@ -12,10 +12,17 @@ export const DEFAULT_LIMIT = 1000;
  */
 export async function replayCommand(options: Record<string, string>): Promise<number> {
   for (const name of Object.keys(options)) {
-    if (name !== 'verify' && name !== 'limit') throw new UsageError(`Unknown option --${name}`);
+    if (!['verify', 'limit', 'threads'].includes(name)) {
+      throw new UsageError(`Unknown option --${name}`);
+    }
   }
   const verify = options.verify !== undefined;
   if (!verify && options.limit !== undefined) throw new UsageError('--limit goes with --verify');
+  if (verify && options.threads !== undefined) throw new UsageError('--threads goes with replay');
+  const threads = options.threads === undefined ? undefined : Number(options.threads);
+  if (threads !== undefined && threads !== 1 && threads !== 2) {
+    throw new UsageError(`--threads needs 1 or 2, not "${options.threads}"`);
+  }
   const limit = options.limit === undefined ? DEFAULT_LIMIT : Number(options.limit);
   if (!Number.isSafeInteger(limit) || limit < 0) {
     throw new UsageError(`--limit needs a whole number of differences, not "${options.limit}"`);
@@ -28,7 +35,7 @@ export async function replayCommand(options: Record<string, string>): Promise<nu
       process.stderr.write(
         `Replaying the event log into fresh read models (${engine.description})\n`,
       );
-      const summary = await engine.replay.replay((p) => bar.update(p));
+      const summary = await engine.replay.replay((p) => bar.update(p), { threads });
       bar.finish();
       console.log(replayReport(summary));
       return 0;

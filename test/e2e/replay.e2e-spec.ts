@@ -123,8 +123,9 @@ describe('CLI replay --verify', () => {
     expect(limited.status).toBe(1);
     expect(limited.stdout).toContain('Drift: 4 difference(s) (1 printed; --limit N for more).');
 
-    // replay rebuilds from the log and switches the service over: the tampering is gone.
-    const replay = await cli(['replay'], t.dataDir);
+    // replay rebuilds from the log and switches the service over: the tampering is gone. (One
+    // thread here; the test below runs the two-thread replay, with its worker, on a busy service.)
+    const replay = await cli(['replay', '--threads', '1'], t.dataDir);
     expect(replay.stdout).toMatch(/Replayed [\d,]+ events in .* switched over at position/);
     expect(replay.status).toBe(0);
     expect((await cli(['replay', '--verify'], t.dataDir)).status).toBe(0);
@@ -146,6 +147,15 @@ describe('CLI replay --verify', () => {
     const limit = await cli(['replay', '--limit', '3'], delivery.app.t.dataDir);
     expect(limit.status).toBe(2);
     expect(limit.stderr).toContain('--limit goes with --verify');
+    const threads = await cli(['replay', '--threads', '3'], delivery.app.t.dataDir);
+    expect(threads.status).toBe(2);
+    expect(threads.stderr).toContain('--threads needs 1 or 2, not "3"');
+    const verifyThreads = await cli(
+      ['replay', '--verify', '--threads', '2'],
+      delivery.app.t.dataDir,
+    );
+    expect(verifyThreads.status).toBe(2);
+    expect(verifyThreads.stderr).toContain('--threads goes with replay');
   });
 });
 
@@ -191,7 +201,8 @@ describe('CLI replay on a running service', () => {
     const clients = [0, 1, 2, 3].map(client);
     await new Promise((r) => setTimeout(r, 200));
     replaying = true;
-    const replay = await cli(['replay'], t.dataDir);
+    // Two threads: half the streams are built on a worker thread and copied in.
+    const replay = await cli(['replay', '--threads', '2'], t.dataDir);
     replaying = false;
     await new Promise((r) => setTimeout(r, 200));
     running = false;

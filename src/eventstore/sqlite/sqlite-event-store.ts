@@ -17,6 +17,7 @@ import {
   matchesFilter,
   revisionMatches,
 } from '../event-store';
+import { SqliteLogPages, fromPageRow } from './log-pages';
 import { SqliteDatabase } from './sqlite-database';
 import { WalCheckpointer } from './wal-checkpointer';
 import { WalSync } from './wal-sync';
@@ -64,7 +65,6 @@ export interface CommitHook {
 const RECENT_EVENTS = 4096;
 
 /** Rows read per query by subscriptions and filtered reads. */
-const READ_BATCH = 500;
 /** How often a live reader looks for appends made by another process (the CLI). */
 const CROSS_PROCESS_POLL_MS = 100;
 /**
@@ -129,10 +129,8 @@ export class SqliteEventStore implements EventStore {
     }
   >;
   private readonly selectStream: Statement<[string], EventRow>;
-  /** READ_BATCH events after a position (a literal LIMIT: a bound one re-prepares every run). */
-  private readonly selectPage: Statement<[number], EventRow>;
-  /** Page queries by stream-prefix filter (see pageStatementFor). */
-  private readonly prefixPages = new Map<string, (position: number) => EventRow[]>();
+  /** Reads of the log forward (readAllSync, subscribers that lag behind). */
+  private readonly pages: SqliteLogPages;
   private readonly selectHead: Statement<[], { head: number | null }>;
 
   constructor(
@@ -184,9 +182,7 @@ export class SqliteEventStore implements EventStore {
       return { outcomes, recorded, head };
     });
     this.selectStream = db.prepare('SELECT * FROM events WHERE stream_id = ? ORDER BY revision');
-    this.selectPage = db.prepare(
-      `SELECT * FROM events WHERE position > ? ORDER BY position LIMIT ${READ_BATCH}`,
-    );
+    this.pages = new SqliteLogPages(db);
     this.selectHead = db.prepare('SELECT MAX(position) AS head FROM events');
     this.appended.setMaxListeners(0);
     this.lastSeenHead = this.headPositionSync();
@@ -377,50 +373,10 @@ export class SqliteEventStore implements EventStore {
 
   /**
    * Synchronous read, for callers that must read inside their own transaction (the projection
-   * runner commits read models and checkpoint atomically). With a filter, `maxCount` counts
-   * matching events, as the port promises: the scan goes on until the page is full or the log
-   * ends, so a short page always means there is nothing more to read.
+   * runner commits read models and checkpoint atomically). See SqliteLogPages.read.
    */
   readAllSync({ fromPosition, maxCount, filter }: ReadAllOptions): RecordedEvent[] {
-    const matching: RecordedEvent[] = [];
-    let position = fromPosition;
-    const readPage = this.pageReaderFor(filter);
-    while (matching.length < maxCount) {
-      const rows = readPage(position);
-      for (const row of rows) {
-        position = row.position;
-        if (filter && !matchesFilter({ streamId: row.stream_id, type: row.type }, filter)) {
-          continue;
-        }
-        matching.push(toRecorded(row));
-        if (matching.length === maxCount) break;
-      }
-      if (rows.length < READ_BATCH) break;
-    }
-    return matching;
-  }
-
-  /**
-   * The page reader for a filter by stream prefixes: the prefixes are matched by SQLite, so the
-   * events of other streams (a rebuild skips every publication) are never copied out nor parsed.
-   * Other filters are matched after the read (by readAllSync).
-   */
-  private pageReaderFor(filter: EventFilter | undefined): (position: number) => EventRow[] {
-    const prefixes = filter?.streamPrefixes;
-    if (!prefixes || prefixes.length === 0) return (position) => this.selectPage.all(position);
-    const key = JSON.stringify(prefixes);
-    let reader = this.prefixPages.get(key);
-    if (!reader) {
-      // The prefixes are bound, never spliced into the SQL (their lengths are numbers). They are
-      // ASCII stream-type names, so SQLite's character count is JavaScript's.
-      const conditions = prefixes.map((p) => `substr(stream_id, 1, ${p.length}) = ?`).join(' OR ');
-      const statement = this.db.prepare<unknown[], EventRow>(
-        `SELECT * FROM events WHERE position > ? AND (${conditions}) ORDER BY position LIMIT ${READ_BATCH}`,
-      );
-      reader = (position) => statement.all(position, ...prefixes);
-      this.prefixPages.set(key, reader);
-    }
-    return reader;
+    return this.pages.read(fromPosition, maxCount, filter);
   }
 
   /** The durable head (see durableHead): what a reader may act on. */
@@ -495,17 +451,17 @@ export class SqliteEventStore implements EventStore {
       return;
     }
     while (reader.position < to && !isStopped()) {
-      const rows = this.selectPage.all(reader.position);
+      const rows = this.pages.page(reader.position);
       if (rows.length === 0) {
         reader.position = to;
         return;
       }
       for (const row of rows) {
-        if (isStopped() || row.position > to) return;
-        if (matchesFilter({ streamId: row.stream_id, type: row.type }, filter)) {
-          await handler(toRecorded(row));
+        if (isStopped() || row[0] > to) return;
+        if (matchesFilter({ streamId: row[1], type: row[3] }, filter)) {
+          await handler(fromPageRow(row));
         }
-        reader.position = row.position;
+        reader.position = row[0];
       }
     }
   }
@@ -569,13 +525,6 @@ function serialiseMetadata(metadata: EventData | undefined): string {
 }
 
 function toRecorded(row: EventRow): RecordedEvent {
-  return {
-    position: row.position,
-    streamId: row.stream_id,
-    revision: row.revision,
-    type: row.type,
-    data: JSON.parse(row.data),
-    metadata: JSON.parse(row.metadata),
-    recordedAt: row.recorded_at,
-  };
+  const { position, stream_id, revision, type, data, metadata, recorded_at } = row;
+  return fromPageRow([position, stream_id, revision, type, data, metadata, recorded_at]);
 }

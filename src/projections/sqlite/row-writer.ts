@@ -13,8 +13,16 @@ const ROWS_PER_STATEMENT = 32;
 export class RowWriter {
   private readonly many: Statement<unknown[]>;
   private readonly one: Statement<unknown[]>;
+  /** The parameters of one `many`, filled in place: no array per call. */
+  private readonly params: unknown[];
 
-  constructor(db: SqliteDatabase, insert: string, columns: number, conflict = '') {
+  constructor(
+    db: SqliteDatabase,
+    insert: string,
+    private readonly columns: number,
+    conflict = '',
+  ) {
+    this.params = new Array<unknown>(columns * ROWS_PER_STATEMENT);
     const tuple = `(${Array.from({ length: columns }, () => '?').join(', ')})`;
     const tuples = Array.from({ length: ROWS_PER_STATEMENT }, () => tuple).join(', ');
     this.many = db.prepare(`${insert} VALUES ${tuples} ${conflict}`);
@@ -23,8 +31,14 @@ export class RowWriter {
 
   write(rows: readonly unknown[][]): void {
     let i = 0;
+    const params = this.params;
     for (; i + ROWS_PER_STATEMENT <= rows.length; i += ROWS_PER_STATEMENT) {
-      this.many.run(rows.slice(i, i + ROWS_PER_STATEMENT).flat());
+      let k = 0;
+      for (let r = i; r < i + ROWS_PER_STATEMENT; r++) {
+        const row = rows[r];
+        for (let c = 0; c < this.columns; c++) params[k++] = row[c];
+      }
+      this.many.run(params);
     }
     for (; i < rows.length; i++) this.one.run(rows[i]);
   }

@@ -6,10 +6,38 @@ import { SqliteDatabase } from '../../eventstore/sqlite/sqlite-database';
  * ones once they have caught up (see src/replay/sqlite/sqlite-replay.ts).
  */
 export class TableNames {
-  constructor(readonly suffix = '') {}
+  /** The indexes `ensureIndexes` was asked for while deferring: table → wanted. */
+  private readonly deferred = new Map<string, Record<string, string>>();
+
+  /**
+   * `deferIndexes`: tables are made without their indexes (other than the primary key's), which
+   * `createDeferredIndexes` adds later. A replay fills its shadow tables first: one sort per index
+   * at the end costs a fraction of keeping each index up to date row by row.
+   */
+  constructor(
+    readonly suffix = '',
+    private readonly deferIndexes = false,
+  ) {}
 
   of(table: string): string {
     return `${table}${this.suffix}`;
+  }
+
+  /** Adds the deferred indexes, one table at a time (`each` runs around each table's). */
+  createDeferredIndexes(
+    db: SqliteDatabase,
+    each: (table: string, create: () => void) => void,
+  ): void {
+    for (const [table, wanted] of this.deferred) {
+      each(table, () => ensureIndexes(db, new TableNames(this.suffix), table, wanted));
+      this.deferred.delete(table);
+    }
+  }
+
+  /** Whether `ensureIndexes` should leave `table` for later (and remember what it wanted). */
+  defer(table: string, wanted: Record<string, string>): boolean {
+    if (this.deferIndexes) this.deferred.set(table, wanted);
+    return this.deferIndexes;
   }
 }
 
@@ -27,6 +55,7 @@ export function ensureIndexes(
   table: string,
   wanted: Record<string, string>,
 ): void {
+  if (names.defer(table, wanted)) return;
   const existing = db
     .prepare<[string], { name: string; sql: string | null }>(
       "SELECT name, sql FROM sqlite_schema WHERE type = 'index' AND tbl_name = ?",

@@ -1,0 +1,113 @@
+import Database from 'better-sqlite3';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { writeSyntheticLog } from '../../../bench/support/synthetic-log';
+import { SqliteLogPages } from '../../eventstore/sqlite/log-pages';
+import { DATABASE_FILE, openSqliteDatabase } from '../../eventstore/sqlite/sqlite-database';
+import { SqliteEventStore } from '../../eventstore/sqlite/sqlite-event-store';
+import { createSqliteReadModels } from '../../projections/sqlite/sqlite-read-models';
+import { SqliteReplay } from './sqlite-replay';
+
+/**
+ * A replay on two threads builds half the log's streams apart (on this thread when the tests run
+ * from the TypeScript sources: there is no compiled worker; the CLI's end-to-end tests run it on
+ * a worker thread) and copies them in. The result must be the read models a single thread builds
+ * and the inline projections keep, row for row.
+ */
+describe('SqliteReplay in two parts', () => {
+  let dir: string;
+  let db: Database.Database;
+  let store: SqliteEventStore;
+  let replay: SqliteReplay;
+  const READ_MODEL_TABLES = [
+    'endpoints',
+    'access_tokens',
+    'webhook_events',
+    'deliveries',
+    'due_work',
+  ];
+
+  /** Every row of every read-model table, in primary-key order (rowids left out). */
+  const snapshot = () =>
+    Object.fromEntries(
+      READ_MODEL_TABLES.map((table) => {
+        const key = db
+          .prepare<[], { name: string; pk: number }>(`PRAGMA table_info(${table})`)
+          .all()
+          .find((c) => c.pk === 1)!.name;
+        return [table, db.prepare(`SELECT * FROM ${table} ORDER BY ${key}`).all()];
+      }),
+    );
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'rapidly-two-part-'));
+    // A realistic mix (endpoints, tokens, events, attempts, retries, failures), projected inline
+    // as the service does.
+    await writeSyntheticLog(dir, { events: 6_000, workspaces: 2, endpoints: 8, project: true });
+    db = openSqliteDatabase(dir);
+    store = new SqliteEventStore(db);
+    // Small batches: many transactions, and both halves are read in many pages.
+    replay = new SqliteReplay(db, store, createSqliteReadModels(db).all, 250);
+  }, 120_000);
+
+  afterAll(async () => {
+    await store.close();
+    db.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('ends with the rows the inline projections wrote, as one thread does', async () => {
+    const live = snapshot();
+    expect(live.deliveries.length).toBeGreaterThan(1_000);
+    expect(live.endpoints.length).toBe(8);
+
+    const two = await replay.replay(() => undefined, { threads: 2 });
+    expect(two.events).toBe(store.headPositionSync());
+    expect(snapshot()).toEqual(live);
+
+    await replay.replay(() => undefined, { threads: 1 });
+    expect(snapshot()).toEqual(live);
+
+    const verified = await replay.verify(
+      () => undefined,
+      () => undefined,
+    );
+    expect(verified.differences).toBe(0);
+  });
+
+  it('leaves no scratch file, and removes one a killed replay left', async () => {
+    const leftover = `${DATABASE_FILE}.replay-scratch-dead`;
+    writeFileSync(join(dir, leftover), 'left by a replay that was killed');
+    await replay.replay(() => undefined, { threads: 2 });
+    expect(readdirSync(dir).filter((f) => f.includes('scratch'))).toEqual([]);
+  });
+
+  it('reads the log in two disjoint parts that hold whole streams', () => {
+    const pages = new SqliteLogPages(db);
+    const all = pages.read(0, 1_000_000);
+    const parts = [0, 1].map((index) => pages.read(0, 1_000_000, undefined, { of: 2, index }));
+    expect(parts[0].length + parts[1].length).toBe(all.length);
+    expect(parts[0].length).toBeGreaterThan(all.length / 4);
+    expect(parts[1].length).toBeGreaterThan(all.length / 4);
+    const merged = [...parts[0], ...parts[1]].map((e) => e.position).sort((a, b) => a - b);
+    expect(merged).toEqual(all.map((e) => e.position));
+    const streamsOf = (events: typeof all) => new Set(events.map((e) => e.streamId));
+    const [first, second] = parts.map(streamsOf);
+    expect([...first].filter((stream) => second.has(stream))).toEqual([]);
+    // A filter by stream prefix applies within the part.
+    const webhookEvents = pages.read(
+      0,
+      1_000_000,
+      { streamPrefixes: ['webhook_event-'] },
+      { of: 2, index: 1 },
+    );
+    expect(webhookEvents.length).toBeGreaterThan(0);
+    expect(
+      webhookEvents.every((e) => e.streamId.startsWith('webhook_event-') && second.has(e.streamId)),
+    ).toBe(true);
+    expect(() => pages.read(0, 10, undefined, { of: 2, index: 2 })).toThrow(
+      'Invalid stream partition 2 of 2',
+    );
+  });
+});
