@@ -38,7 +38,12 @@ function createSchema(
       succeeded INTEGER,
       skipped INTEGER NOT NULL,
       modified_at TEXT,
-      doc TEXT NOT NULL
+      -- The webhook event's state. When payload_at is set, its payload there is null and the
+      -- payload is read from the log (the data of the event at that position, its
+      -- WebhookEventCreated) rather than kept twice. NULL: the payload is the doc's (null once
+      -- archived).
+      doc TEXT NOT NULL,
+      payload_at INTEGER
     );
     CREATE TABLE IF NOT EXISTS ${deliveries} (
       id TEXT PRIMARY KEY,
@@ -53,6 +58,7 @@ function createSchema(
       duration_ms INTEGER NOT NULL
     );
   `);
+  migratePayloadAt(db, events);
   // Indexes are ascending and read backwards for the newest-first lists: new keys are the
   // largest, so they land on the last leaf page. In a DESC index they would land on the first,
   // where SQLite splits pages half empty: more pages written by every commit. Indexes of earlier
@@ -60,7 +66,9 @@ function createSchema(
   // at the first start.
   ensureIndexes(db, names, events, {
     webhook_events_by_workspace_created: '(workspace_id, created_at, id)',
-    webhook_events_completed_by_endpoint: '(endpoint_id, modified_at) WHERE succeeded IS NOT NULL',
+    // id: ties in modified_at break by id, not by rowid (a replay may order rows differently).
+    webhook_events_completed_by_endpoint:
+      '(endpoint_id, modified_at, id) WHERE succeeded IS NOT NULL',
   });
   // Every list of deliveries walks one of these, newest first, for one workspace or one endpoint
   // (the first two columns), and finds each filter's column in it: neither counting a list nor
@@ -72,6 +80,45 @@ function createSchema(
       '(endpoint_id, created_at, id, workspace_id, event_type, succeeded, http_code, webhook_event_id)',
   });
   return { events, deliveries };
+}
+
+/**
+ * A table made by a version before payload_at gets the column, and its rows their payload
+ * moved out to the log: each webhook event's payload is its WebhookEventCreated's (revision 0 of
+ * its stream), found by the log's unique (stream, revision) index. Archived rows keep theirs
+ * (null). Runs once, at the first start of this version on such a file.
+ */
+function migratePayloadAt(db: SqliteDatabase, table: string): void {
+  const columns = db
+    .prepare<[], { name: string }>(`PRAGMA table_info(${table})`)
+    .all()
+    .map((c) => c.name);
+  if (columns.includes('payload_at')) return;
+  db.exec(`ALTER TABLE ${table} ADD COLUMN payload_at INTEGER`);
+  db.prepare(
+    `UPDATE ${table} SET
+       payload_at = (SELECT l.position FROM events l
+                     WHERE l.stream_id = '${WEBHOOK_EVENT_STREAM_PREFIX}' || ${table}.id
+                       AND l.revision = 0 AND l.type = 'WebhookEventCreated'),
+       doc = json_set(doc, '$.payload', NULL)
+     WHERE json_extract(doc, '$.isArchived') = 0
+       AND EXISTS (SELECT 1 FROM events l
+                   WHERE l.stream_id = '${WEBHOOK_EVENT_STREAM_PREFIX}' || ${table}.id
+                     AND l.revision = 0 AND l.type = 'WebhookEventCreated')`,
+  ).run();
+}
+
+/**
+ * The payload of a webhook event row aliased `e`: from the log when the row points at it
+ * (NULL otherwise, and the doc has it).
+ */
+const PAYLOAD_FROM_LOG = `(SELECT l.data ->> '$.payload' FROM events l WHERE l.position = e.payload_at)`;
+
+/** A row's webhook event: its doc, with the payload from the log where the row points at it. */
+function webhookEventOf(doc: string, payload: string | null): WebhookEvent {
+  const event = JSON.parse(doc) as WebhookEvent;
+  if (payload !== null) event.payload = payload;
+  return event;
 }
 
 /** Past this many workspaces or endpoints, a list is one walk and a sort rather than a merge. */
@@ -87,18 +134,29 @@ interface DeliveryRow {
   response: string | null;
   duration_ms: number;
   event_doc: string;
+  event_payload: string | null;
+}
+
+interface ReadStatements {
+  event: Statement<[string], { doc: string; payload: string | null }>;
+  deliveriesAt: Statement<[string], DeliveryRow>;
+}
+
+/** A webhook event row as the fold reads it back: the doc, and where its payload is. */
+interface StoredEvent {
+  doc: string;
+  payload_at: number | null;
 }
 
 /** The webhook events and deliveries read models in the embedded database. */
 export class SqliteDeliveries implements SqliteProjection, DeliveriesRepository {
   readonly name = 'deliveries';
   readonly filter = { streamPrefixes: [WEBHOOK_EVENT_STREAM_PREFIX] };
-  private readonly selectEvent: Statement<[string], { doc: string }>;
+  private readonly selectStored: Statement<[string], StoredEvent>;
   private readonly eventExists: Statement<[string], number>;
   private readonly upsertEvents: RowWriter;
   private readonly insertDeliveries: RowWriter;
   private readonly lists: AppendOnlyLists;
-  private readonly deliveriesAt: Statement<[string], DeliveryRow>;
 
   readonly tables: readonly string[];
   private readonly events: string;
@@ -113,15 +171,15 @@ export class SqliteDeliveries implements SqliteProjection, DeliveriesRepository 
     this.events = events;
     this.deliveries = deliveries;
     this.tables = [events, deliveries];
-    this.selectEvent = db.prepare(`SELECT doc FROM ${events} WHERE id = ?`);
+    this.selectStored = db.prepare(`SELECT doc, payload_at FROM ${events} WHERE id = ?`);
     this.eventExists = db.prepare<[string], number>(`SELECT 1 FROM ${events} WHERE id = ?`).pluck();
     this.upsertEvents = new RowWriter(
       db,
       `INSERT INTO ${events}
-         (id, endpoint_id, workspace_id, created_at, event_type, succeeded, skipped, modified_at, doc)`,
-      9,
+         (id, endpoint_id, workspace_id, created_at, event_type, succeeded, skipped, modified_at, doc, payload_at)`,
+      10,
       `ON CONFLICT (id) DO UPDATE SET succeeded = excluded.succeeded, skipped = excluded.skipped,
-         modified_at = excluded.modified_at, doc = excluded.doc`,
+         modified_at = excluded.modified_at, doc = excluded.doc, payload_at = excluded.payload_at`,
     );
     this.insertDeliveries = new RowWriter(
       db,
@@ -131,13 +189,28 @@ export class SqliteDeliveries implements SqliteProjection, DeliveriesRepository 
     );
     // Deliveries are only ever inserted (reset empties the table): their lists are append-only.
     this.lists = new AppendOnlyLists(db, `${deliveries} d`, 'd');
-    this.deliveriesAt = db.prepare(
-      `SELECT d.rowid AS rowid, d.id, d.created_at, d.endpoint_id, d.succeeded, d.http_code,
-         d.response, d.duration_ms, e.doc AS event_doc
-       FROM ${deliveries} d JOIN ${events} e ON e.id = d.webhook_event_id
-       WHERE d.rowid IN (SELECT value FROM json_each(?))`,
-    );
   }
+
+  /**
+   * Statements that read the payload from the log: made at first use, since a rebuild's scratch
+   * file has the read models without the log.
+   */
+  private get reads(): ReadStatements {
+    this.readStatements ??= {
+      event: this.db.prepare(
+        `SELECT e.doc, ${PAYLOAD_FROM_LOG} AS payload FROM ${this.events} e WHERE e.id = ?`,
+      ),
+      deliveriesAt: this.db.prepare(
+        `SELECT d.rowid AS rowid, d.id, d.created_at, d.endpoint_id, d.succeeded, d.http_code,
+           d.response, d.duration_ms, e.doc AS event_doc, ${PAYLOAD_FROM_LOG} AS event_payload
+         FROM ${this.deliveries} d JOIN ${this.events} e ON e.id = d.webhook_event_id
+         WHERE d.rowid IN (SELECT value FROM json_each(?))`,
+      ),
+    };
+    return this.readStatements;
+  }
+
+  private readStatements?: ReadStatements;
 
   apply(recorded: RecordedEvent): void {
     this.applyBatch([recorded]);
@@ -150,15 +223,20 @@ export class SqliteDeliveries implements SqliteProjection, DeliveriesRepository 
    */
   applyBatch(batch: readonly RecordedEvent[]): void {
     const states = new Map<string, WebhookEvent>();
+    /** Per webhook event of the batch, the position its payload is read from (null: the doc). */
+    const payloadAt = new Map<string, number | null>();
     const attempts: unknown[][] = [];
     for (const recorded of batch) {
       const event = recorded as unknown as WebhookEventEvent;
       const id = event.data.webhookEventId;
       // A creation needs no earlier state: no read.
-      const previous =
-        event.type === 'WebhookEventCreated' ? null : (states.get(id) ?? this.findEventSync(id));
+      const created = event.type === 'WebhookEventCreated';
+      const previous = created ? null : (states.get(id) ?? this.findStoredSync(id, payloadAt));
       const next = evolve(previous, event);
       if (!next) continue;
+      if (created) payloadAt.set(id, recorded.position);
+      // Archived: the payload is gone from the read side (the doc says null).
+      if (next.isArchived) payloadAt.set(id, null);
       states.set(id, next);
       if (event.type === 'DeliveryAttempted') {
         const d = event.data;
@@ -178,17 +256,23 @@ export class SqliteDeliveries implements SqliteProjection, DeliveriesRepository 
     }
     this.insertDeliveries.write(attempts);
     this.upsertEvents.write(
-      [...states.values()].map((next) => [
-        next.id,
-        next.endpointId,
-        next.workspaceId,
-        next.createdAt,
-        next.eventType,
-        next.succeeded === null ? null : next.succeeded ? 1 : 0,
-        next.skipped ? 1 : 0,
-        next.modifiedAt,
-        JSON.stringify(next),
-      ]),
+      [...states.values()].map((next) => {
+        const at = payloadAt.get(next.id) ?? null;
+        return [
+          next.id,
+          next.endpointId,
+          next.workspaceId,
+          next.createdAt,
+          next.eventType,
+          next.succeeded === null ? null : next.succeeded ? 1 : 0,
+          next.skipped ? 1 : 0,
+          next.modifiedAt,
+          // null in place (not left out): the doc keeps its fields' order whichever way it was
+          // written, so a rebuild writes the very same text.
+          JSON.stringify(at === null ? next : { ...next, payload: null }),
+          at,
+        ];
+      }),
     );
   }
 
@@ -206,8 +290,19 @@ export class SqliteDeliveries implements SqliteProjection, DeliveriesRepository 
   }
 
   private findEventSync(id: string): WebhookEvent | null {
-    const row = this.selectEvent.get(id);
-    return row ? (JSON.parse(row.doc) as WebhookEvent) : null;
+    const row = this.reads.event.get(id);
+    return row ? webhookEventOf(row.doc, row.payload) : null;
+  }
+
+  /**
+   * A webhook event as the fold needs it: its doc, whose payload is null where the row points at
+   * the log for it (the fold carries the payload along but never reads it); notes where that is.
+   */
+  private findStoredSync(id: string, payloadAt: Map<string, number | null>): WebhookEvent | null {
+    const row = this.selectStored.get(id);
+    if (!row) return null;
+    payloadAt.set(id, row.payload_at);
+    return JSON.parse(row.doc) as WebhookEvent;
   }
 
   async recentOutcomes(endpointId: string, count: number, since: string): Promise<boolean[]> {
@@ -215,7 +310,7 @@ export class SqliteDeliveries implements SqliteProjection, DeliveriesRepository 
       .prepare<[string, string, number], { succeeded: number }>(
         `SELECT succeeded FROM ${this.events}
          WHERE endpoint_id = ? AND succeeded IS NOT NULL AND modified_at > ?
-         ORDER BY modified_at DESC, rowid DESC LIMIT ?`,
+         ORDER BY modified_at DESC, id DESC LIMIT ?`,
       )
       .all(endpointId, since, count)
       .map((r) => r.succeeded === 1);
@@ -232,15 +327,15 @@ export class SqliteDeliveries implements SqliteProjection, DeliveriesRepository 
     if (query.succeeded === null) where.add('succeeded IS NULL');
     else if (query.succeeded !== undefined) where.add('succeeded = ?', query.succeeded ? 1 : 0);
     if (query.skipped !== undefined) where.add('skipped = ?', query.skipped ? 1 : 0);
-    const { rows, total } = selectPage<{ doc: string }>(this.db, {
-      columns: 'doc',
-      from: this.events,
+    const { rows, total } = selectPage<{ doc: string; payload: string | null }>(this.db, {
+      columns: `e.doc, ${PAYLOAD_FROM_LOG} AS payload`,
+      from: `${this.events} e`,
       where,
       orderBy: 'created_at DESC, id DESC',
       limit: query.page.limit,
       offset: offsetOf(query.page),
     });
-    return { items: rows.map((r) => JSON.parse(r.doc) as WebhookEvent), total };
+    return { items: rows.map((r) => webhookEventOf(r.doc, r.payload)), total };
   }
 
   async list(query: DeliveryListQuery): Promise<{ items: Delivery[]; total: number }> {
@@ -252,7 +347,7 @@ export class SqliteDeliveries implements SqliteProjection, DeliveriesRepository 
       { ...deliveryLists(query, workspaceIds), ...pageRange(query.page) },
       (rowids) => {
         const rows = new Map(
-          this.deliveriesAt.all(JSON.stringify(rowids)).map((row) => [row.rowid, row]),
+          this.reads.deliveriesAt.all(JSON.stringify(rowids)).map((row) => [row.rowid, row]),
         );
         return rowids.map((rowid) => toDelivery(rows.get(rowid)!));
       },
@@ -322,6 +417,6 @@ function toDelivery(row: DeliveryRow): Delivery {
     httpCode: row.http_code,
     response: row.response,
     durationMs: row.duration_ms,
-    webhookEvent: JSON.parse(row.event_doc) as WebhookEvent,
+    webhookEvent: webhookEventOf(row.event_doc, row.event_payload),
   };
 }
