@@ -27,6 +27,8 @@ export interface ReplaySummary {
   rebuildMs: number;
   /** Removing the replaced tables, after the switch. */
   cleanupMs: number;
+  /** Threads the rebuild ran on. */
+  threads: number;
 }
 
 /** One row that differs between the live read model and a rebuild of it from the log. */

@@ -30,7 +30,7 @@ function rate(events: number, ms: number): string {
 
 export function replayReport(summary: ReplaySummary): string {
   return [
-    `Replayed ${count(summary.events)} events in ${rate(summary.events, summary.rebuildMs)}; switched over at position ${count(summary.position)}; the replaced read models removed in ${(summary.cleanupMs / 1000).toFixed(1)} s.`,
+    `Replayed ${count(summary.events)} events in ${rate(summary.events, summary.rebuildMs)} on ${summary.threads === 1 ? '1 thread' : `${summary.threads} threads`}; switched over at position ${count(summary.position)}; the replaced read models removed in ${(summary.cleanupMs / 1000).toFixed(1)} s.`,
     `Rows: ${rowsLine(summary.rows)}.`,
   ].join('\n');
 }

@@ -126,7 +126,7 @@ describe('CLI replay --verify', () => {
     // replay rebuilds from the log and switches the service over: the tampering is gone. (One
     // thread here; the test below runs the two-thread replay, with its worker, on a busy service.)
     const replay = await cli(['replay', '--threads', '1'], t.dataDir);
-    expect(replay.stdout).toMatch(/Replayed [\d,]+ events in .* switched over at position/);
+    expect(replay.stdout).toMatch(/Replayed [\d,]+ events in .* on 1 thread; switched over at/);
     expect(replay.status).toBe(0);
     expect((await cli(['replay', '--verify'], t.dataDir)).status).toBe(0);
     const repaired = await listDeliveries(ok.w);
@@ -210,6 +210,9 @@ describe('CLI replay on a running service', () => {
 
     expect(replay.stderr).toMatch(/\[#+\]\s+100%/);
     expect(replay.status).toBe(0);
+    // The second half was built on a worker thread (not in turn on this one).
+    expect(replay.stdout).toMatch(/ on 2 threads; switched over at /);
+    expect(replay.stderr).toContain("copying in the second thread's half");
     expect(during.length).toBeGreaterThan(20);
 
     // Every write made before, during and after the switch is in the new read models.

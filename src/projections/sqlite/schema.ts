@@ -23,13 +23,18 @@ export class TableNames {
     return `${table}${this.suffix}`;
   }
 
-  /** Adds the deferred indexes, one table at a time (`each` runs around each table's). */
+  /**
+   * Makes the deferred indexes, one at a time: `each` runs around each one's creation (a
+   * transaction of its own), given a label such as `deliveries_by_endpoint_listed`.
+   */
   createDeferredIndexes(
     db: SqliteDatabase,
-    each: (table: string, create: () => void) => void,
+    each: (label: string, create: () => void) => void,
   ): void {
     for (const [table, wanted] of this.deferred) {
-      each(table, () => ensureIndexes(db, new TableNames(this.suffix), table, wanted));
+      for (const [name, definition] of Object.entries(wanted)) {
+        each(name, () => createIndex(db, this, table, name, definition));
+      }
       this.deferred.delete(table);
     }
   }
@@ -68,9 +73,17 @@ export function ensureIndexes(
     if (definitions.has(definition)) definitions.delete(definition);
     else db.exec(`DROP INDEX ${index.name}`);
   }
-  for (const [, name] of definitions) {
-    db.exec(`CREATE INDEX ${freeName(db, names.of(name))} ON ${table} ${wanted[name]}`);
-  }
+  for (const [, name] of definitions) createIndex(db, names, table, name, wanted[name]);
+}
+
+function createIndex(
+  db: SqliteDatabase,
+  names: TableNames,
+  table: string,
+  name: string,
+  definition: string,
+): void {
+  db.exec(`CREATE INDEX ${freeName(db, names.of(name))} ON ${table} ${definition}`);
 }
 
 /**

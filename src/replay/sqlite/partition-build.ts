@@ -42,9 +42,13 @@ export function buildPartition(
   build: PartitionBuild,
   onProgress: (position: number) => void,
 ): void {
-  const source = new Database(build.databaseFile, { readonly: true, fileMustExist: true });
+  const source = opened('read the log in', build.databaseFile, () => {
+    return new Database(build.databaseFile, { readonly: true, fileMustExist: true });
+  });
   try {
-    const scratch = openScratchDatabase(build.scratchFile);
+    const scratch = opened('make the scratch file', build.scratchFile, () =>
+      openScratchDatabase(build.scratchFile),
+    );
     try {
       const models = createSqliteReadModels(scratch, undefined, new TableNames('', true)).all;
       const log = new LogCursor(new SqliteLogPages(source), models, build.batchSize, {
@@ -63,6 +67,15 @@ export function buildPartition(
   }
 }
 
+/** `open()`, its failure naming the file (SQLite's own message does not). */
+function opened<T>(what: string, file: string, open: () => T): T {
+  try {
+    return open();
+  } catch (error) {
+    throw new Error(`Cannot ${what} ${file}: ${(error as Error).message}`);
+  }
+}
+
 /** The compiled worker (absent when running from the TypeScript sources, as the tests do). */
 const WORKER_SCRIPT = join(__dirname, 'partition-worker.js');
 
@@ -71,11 +84,15 @@ const PROGRESS_EVERY_MS = 250;
 
 export interface PartitionProgress {
   position: number;
+  /** Set once the build has failed: the caller stops its own work rather than finish it. */
+  failure?: Error;
 }
 
 /**
  * Builds a partition on a worker thread, so that it runs beside the caller's own work; where
- * there is no compiled worker, on this thread, before returning. Resolves once the scratch file
+ * there is no compiled worker (only when running from the TypeScript sources, as the unit tests
+ * do), on this thread, before returning: the same result, one thread's speed, and no progress
+ * nor lock renewal while it runs (a test's log takes milliseconds). Resolves once the scratch file
  * is complete; rejects with the worker's error. `progress.position` follows the worker.
  */
 export function buildPartitionBeside(build: PartitionBuild): {
@@ -83,15 +100,18 @@ export function buildPartitionBeside(build: PartitionBuild): {
   progress: PartitionProgress;
   /** Stops the worker if it is still running. */
   stop(): Promise<void>;
+  /** Whether it runs on a worker thread (rather than on this one, before returning). */
+  onWorkerThread: boolean;
 } {
-  const progress = { position: 0 };
+  const progress: PartitionProgress = { position: 0 };
   if (!existsSync(WORKER_SCRIPT)) {
     const stop = () => Promise.resolve();
     try {
       buildPartition(build, (position) => (progress.position = position));
-      return { done: Promise.resolve(), progress, stop };
+      return { done: Promise.resolve(), progress, stop, onWorkerThread: false };
     } catch (error) {
-      return { done: Promise.reject(error as Error), progress, stop };
+      progress.failure = error as Error;
+      return { done: Promise.reject(progress.failure), progress, stop, onWorkerThread: false };
     }
   }
   const worker = new Worker(WORKER_SCRIPT, {
@@ -103,15 +123,21 @@ export function buildPartitionBeside(build: PartitionBuild): {
       if (message.position !== undefined) progress.position = message.position;
       if (message.done) finished = true;
     });
-    worker.on('error', reject);
+    worker.on('error', (error: Error) =>
+      reject(new Error(`The replay's worker thread failed: ${error.message}`)),
+    );
     worker.on('exit', (code) => {
       if (finished) resolve();
       else reject(new Error(`The replay's worker thread stopped (exit code ${code})`));
     });
   });
-  // Whoever stops it early reports why; this only keeps the rejection from going unhandled.
-  done.catch(() => undefined);
-  return { done, progress, stop: () => worker.terminate().then(() => undefined) };
+  done.catch((error: Error) => (progress.failure = error));
+  return {
+    done,
+    progress,
+    stop: () => worker.terminate().then(() => undefined),
+    onWorkerThread: true,
+  };
 }
 
 /** Removes a scratch file and what SQLite may have left beside it. */

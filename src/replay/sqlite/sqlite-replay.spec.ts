@@ -127,13 +127,13 @@ describe('SqliteReplay', () => {
     const store = new SqliteEventStore(db);
     const live = createSqliteReadModels(db).all;
     try {
-      const full = new SqliteReplay(db, store, live, 5_000, () => 1024);
+      const full = new SqliteReplay(db, store, live, { freeDiskBytes: () => 1024 });
       await expect(full.replay(() => undefined)).rejects.toThrow(
         /^Not enough disk space for a replay: the new read models need about [\d,]+ MB beside the live ones, and 1 MB are free for /,
       );
       // Nothing was built, and the lock is free again.
       expect(tables(db).filter((t) => t.includes('__'))).toEqual([]);
-      const roomy = new SqliteReplay(db, store, live, 5_000, () => 1e12);
+      const roomy = new SqliteReplay(db, store, live, { freeDiskBytes: () => 1e12 });
       expect((await roomy.replay(() => undefined)).rows).toMatchObject({ access_tokens: 3 });
     } finally {
       await store.close();

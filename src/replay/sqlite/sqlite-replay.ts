@@ -31,6 +31,12 @@ const BULK_CACHE_KIB = -65_536;
 const BULK_AUTOCHECKPOINT_PAGES = 16_384;
 /** Rows deleted per transaction when the replaced tables are removed. */
 const DROP_CHUNK = 5_000;
+/**
+ * Longest log whose replay makes the secondary indexes at the end. Making one takes about 1.5 s
+ * per 1,000,000 events on a 2-core VM (the covering list indexes of the deliveries), so up to
+ * here each holds the write lock for a few seconds at most.
+ */
+const DEFER_INDEXES_UP_TO = 2_000_000;
 /** Rows copied per transaction from the half of a replay built on the worker thread. */
 const COPY_CHUNK = 20_000;
 /** While waiting for the worker thread: how often progress is shown and the lock renewed. */
@@ -58,6 +64,15 @@ const LOCK_SCHEMA = `
  */
 const LOCK_LEASE_MS = 60_000;
 
+export interface SqliteReplayOptions {
+  /** Events per transaction (default 5,000). */
+  batchSize?: number;
+  /** Bytes free on the disk holding the database file (a test's stand-in for a full disk). */
+  freeDiskBytes?: (file: string) => number;
+  /** Longest log (events) whose replay makes the secondary indexes at the end. */
+  deferIndexesUpTo?: number;
+}
+
 interface ReplayLock {
   /** Extends the lease; fails if another replay has taken the lock over meanwhile. */
   renew(): void;
@@ -84,15 +99,21 @@ interface ReplayLock {
  * by table in primary-key order.
  */
 export class SqliteReplay implements ReadModelReplay {
+  private readonly batchSize: number;
+  private readonly freeDiskBytes: (file: string) => number;
+  private readonly deferIndexesUpTo: number;
+
   constructor(
     private readonly db: SqliteDatabase,
     private readonly store: SqliteEventStore,
     /** The live read models, in the runner's order. */
     private readonly live: readonly SqliteProjection[],
-    private readonly batchSize = BATCH_SIZE,
-    /** Bytes free on the disk holding the database file (a test's stand-in for a full disk). */
-    private readonly freeDiskBytes: (file: string) => number = freeBytesBeside,
-  ) {}
+    options: SqliteReplayOptions = {},
+  ) {
+    this.batchSize = options.batchSize ?? BATCH_SIZE;
+    this.freeDiskBytes = options.freeDiskBytes ?? freeBytesBeside;
+    this.deferIndexesUpTo = options.deferIndexesUpTo ?? DEFER_INDEXES_UP_TO;
+  }
 
   async replay(onProgress: ProgressListener, options: ReplayOptions = {}): Promise<ReplaySummary> {
     const threads = options.threads ?? DEFAULT_THREADS;
@@ -106,14 +127,20 @@ export class SqliteReplay implements ReadModelReplay {
       const live = this.live;
       const suffix = `${SHADOW_INFIX}${Date.now().toString(36)}`;
       // Secondary indexes are made once the bulk of the log is in: a sort each, much cheaper
-      // than keeping them up to date row by row.
-      const names = new TableNames(suffix, true);
+      // than keeping them up to date row by row. But each sort holds the file's write lock: past
+      // a size, a running service would wait longer than it does (10 s), so a log that long is
+      // applied to indexed tables.
+      const names = new TableNames(suffix, this.store.headPositionSync() <= this.deferIndexesUpTo);
       const shadow = this.db
         .transaction(() => createSqliteReadModels(this.db, undefined, names).all)
         .immediate();
       const checkpoints = new SqliteCheckpoints(this.db);
       const pages = new SqliteLogPages(this.db);
-      const from = threads > 1 ? await this.applyInTwoParts(shadow, pages, lock, onProgress) : 0;
+      const parts =
+        threads > 1
+          ? await this.applyInTwoParts(shadow, pages, lock, onProgress)
+          : { until: 0, threadsUsed: 1 };
+      const from = parts.until;
       const log = new LogCursor(pages, shadow, this.batchSize, { from });
       const applyNext = (head: number) =>
         this.db
@@ -130,11 +157,11 @@ export class SqliteReplay implements ReadModelReplay {
         applyNext(head);
         onProgress({ applied: log.position, total: head });
       }
-      names.createDeferredIndexes(this.db, (table, create) => {
+      names.createDeferredIndexes(this.db, (index, create) => {
         onProgress({
           applied: log.position,
           total: this.store.headPositionSync(),
-          stage: `indexing ${table.replace(suffix, '')}`,
+          stage: `indexing: ${index}`,
         });
         this.db
           .transaction(() => {
@@ -176,6 +203,7 @@ export class SqliteReplay implements ReadModelReplay {
         rows,
         rebuildMs: switched - started,
         cleanupMs: Date.now() - switched,
+        threads: parts.threadsUsed,
       };
     } finally {
       restore();
@@ -187,16 +215,16 @@ export class SqliteReplay implements ReadModelReplay {
    * Applies the log up to its current head in two halves by stream (see StreamPartition), side
    * by side: one on this thread, straight into the shadow tables; the other on a worker thread,
    * into a scratch file beside the database, whose rows are then copied into the shadow tables.
-   * Returns the position both reached.
+   * Returns the position both reached, and the threads that ran.
    */
   private async applyInTwoParts(
     shadow: readonly SqliteProjection[],
     pages: SqliteLogPages,
     lock: ReplayLock,
     onProgress: ProgressListener,
-  ): Promise<number> {
+  ): Promise<{ until: number; threadsUsed: number }> {
     const until = this.store.headPositionSync();
-    if (until === 0) return 0;
+    if (until === 0) return { until, threadsUsed: 1 };
     const scratchFile = `${this.db.name}${SCRATCH_INFIX}${Date.now().toString(36)}`;
     const other = buildPartitionBeside({
       databaseFile: this.db.name,
@@ -217,6 +245,7 @@ export class SqliteReplay implements ReadModelReplay {
           total: until,
         });
       while (own.position < until) {
+        if (other.progress.failure) throw other.progress.failure;
         applyNext.immediate();
         report();
         // Lets the worker's progress reports in.
@@ -230,7 +259,7 @@ export class SqliteReplay implements ReadModelReplay {
       }
       onProgress({ applied: until, total: until, stage: "copying in the second thread's half" });
       this.copyScratch(scratchFile, shadow, lock);
-      return until;
+      return { until, threadsUsed: other.onWorkerThread ? 2 : 1 };
     } finally {
       await other.stop();
       removeScratch(scratchFile);
@@ -348,27 +377,35 @@ export class SqliteReplay implements ReadModelReplay {
 
   /**
    * Refuses to start when the new read models, built beside the live ones, would not fit: they
-   * take about as much as the live ones (measured with dbstat), plus the WAL between checkpoints,
-   * plus (on two threads) the scratch file of the half built apart, on the same disk. Pages the
-   * file has free are reused first.
+   * take about as much as the live ones (measured with dbstat), plus the WAL between checkpoints
+   * (or the largest index, made in one transaction), plus (on two threads) the scratch file of the
+   * half built apart, on the same disk. Pages the file has free are reused first.
    */
   private checkDiskSpace(threads: number): void {
     const tables = this.live.flatMap((p) => p.tables);
-    const names = this.db
-      .prepare<unknown[], { name: string }>(
-        `SELECT name FROM sqlite_schema WHERE tbl_name IN (${tables.map(() => '?').join(', ')})`,
+    const objects = this.db
+      .prepare<unknown[], { name: string; type: string }>(
+        `SELECT name, type FROM sqlite_schema
+         WHERE tbl_name IN (${tables.map(() => '?').join(', ')})`,
       )
-      .all(...tables)
-      .map((r) => r.name);
-    const used = this.db
-      .prepare<unknown[], { bytes: number | null }>(
-        `SELECT SUM(pgsize) AS bytes FROM dbstat
-         WHERE aggregate = TRUE AND name IN (${names.map(() => '?').join(', ')})`,
+      .all(...tables);
+    const sizes = this.db
+      .prepare<unknown[], { name: string; bytes: number }>(
+        `SELECT name, SUM(pgsize) AS bytes FROM dbstat
+         WHERE aggregate = TRUE AND name IN (${objects.map(() => '?').join(', ')}) GROUP BY name`,
       )
-      .get(...names)!.bytes;
+      .all(...objects.map((o) => o.name));
+    const used = sizes.reduce((sum, s) => sum + s.bytes, 0);
+    const indexes = new Set(objects.filter((o) => o.type === 'index').map((o) => o.name));
+    const largestIndex = Math.max(
+      0,
+      ...sizes.filter((s) => indexes.has(s.name)).map((s) => s.bytes),
+    );
     const pageSize = this.db.pragma('page_size', { simple: true }) as number;
     const reusable = (this.db.pragma('freelist_count', { simple: true }) as number) * pageSize;
-    const needed = (used ?? 0) * (threads > 1 ? 1.5 : 1) + BULK_AUTOCHECKPOINT_PAGES * pageSize;
+    // The WAL between checkpoints; an index made at the end is written to it in one transaction.
+    const wal = Math.max(BULK_AUTOCHECKPOINT_PAGES * pageSize, largestIndex);
+    const needed = used * (threads > 1 ? 1.5 : 1) + wal;
     const available = this.freeDiskBytes(this.db.name) + reusable;
     if (needed > available) {
       throw new Error(

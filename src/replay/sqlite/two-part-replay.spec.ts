@@ -3,11 +3,58 @@ import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeSyntheticLog } from '../../../bench/support/synthetic-log';
+import { uuidv7 } from '../../common/ids';
+import { webhookEventStream } from '../../delivery/webhook-event';
+import { openEmbeddedEngine } from '../../engine/engine';
+import { EventStore, NewEvent } from '../../eventstore/event-store';
 import { SqliteLogPages } from '../../eventstore/sqlite/log-pages';
 import { DATABASE_FILE, openSqliteDatabase } from '../../eventstore/sqlite/sqlite-database';
 import { SqliteEventStore } from '../../eventstore/sqlite/sqlite-event-store';
 import { createSqliteReadModels } from '../../projections/sqlite/sqlite-read-models';
+import { buildPartitionBeside } from './partition-build';
 import { SqliteReplay } from './sqlite-replay';
+
+/**
+ * Appends a webhook event whose first `failures` attempts failed and whose next one is due in an
+ * hour: still in the queue.
+ */
+async function appendPending(store: EventStore, failures: number): Promise<{ id: string }> {
+  const id = uuidv7();
+  const endpointId = uuidv7();
+  const at = (s: number) => new Date(Date.UTC(2026, 11, 1, 10, 0, s)).toISOString();
+  const events: NewEvent[] = [
+    {
+      type: 'WebhookEventCreated',
+      data: {
+        webhookEventId: id,
+        endpointId,
+        workspaceId: uuidv7(),
+        publicationId: uuidv7(),
+        eventType: 'customer.created',
+        payload: JSON.stringify({ id }),
+        createdAt: at(0),
+      },
+    },
+  ];
+  for (let i = 0; i < failures; i++) {
+    events.push({
+      type: 'DeliveryAttempted',
+      data: {
+        webhookEventId: id,
+        deliveryId: uuidv7(),
+        endpointId,
+        succeeded: false,
+        httpCode: 503,
+        response: 'unavailable',
+        durationMs: 20,
+        attemptedAt: at(i + 1),
+        retryAt: new Date(Date.now() + 3_600_000).toISOString(),
+      },
+    });
+  }
+  await store.append(webhookEventStream(id), events, 'no_stream');
+  return { id };
+}
 
 /**
  * A replay on two threads builds half the log's streams apart (on this thread when the tests run
@@ -45,10 +92,19 @@ describe('SqliteReplay in two parts', () => {
     // A realistic mix (endpoints, tokens, events, attempts, retries, failures), projected inline
     // as the service does.
     await writeSyntheticLog(dir, { events: 6_000, workspaces: 2, endpoints: 8, project: true });
+    // The synthetic log settles every event: some that are still being retried, so that the
+    // queue has rows (due time, sequence, attempts) to compare.
+    const engine = openEmbeddedEngine(dir);
+    engine.projections.start();
+    for (let i = 0; i < 40; i++) await appendPending(engine.eventStore, i % 3);
+    await engine.projections.waitFor(await engine.eventStore.headPosition());
+    await engine.close();
     db = openSqliteDatabase(dir);
     store = new SqliteEventStore(db);
     // Small batches: many transactions, and both halves are read in many pages.
-    replay = new SqliteReplay(db, store, createSqliteReadModels(db).all, 250);
+    replay = new SqliteReplay(db, store, createSqliteReadModels(db).all, {
+      batchSize: 250,
+    });
   }, 120_000);
 
   afterAll(async () => {
@@ -61,12 +117,21 @@ describe('SqliteReplay in two parts', () => {
     const live = snapshot();
     expect(live.deliveries.length).toBeGreaterThan(1_000);
     expect(live.endpoints.length).toBe(8);
+    expect(live.due_work.length).toBe(40);
 
     const two = await replay.replay(() => undefined, { threads: 2 });
     expect(two.events).toBe(store.headPositionSync());
     expect(snapshot()).toEqual(live);
 
     await replay.replay(() => undefined, { threads: 1 });
+    expect(snapshot()).toEqual(live);
+
+    // A log too long to make the indexes at the end: kept up to date during the load instead.
+    const indexedAlong = new SqliteReplay(db, store, createSqliteReadModels(db).all, {
+      batchSize: 250,
+      deferIndexesUpTo: 0,
+    });
+    await indexedAlong.replay(() => undefined, { threads: 2 });
     expect(snapshot()).toEqual(live);
 
     const verified = await replay.verify(
@@ -81,6 +146,18 @@ describe('SqliteReplay in two parts', () => {
     writeFileSync(join(dir, leftover), 'left by a replay that was killed');
     await replay.replay(() => undefined, { threads: 2 });
     expect(readdirSync(dir).filter((f) => f.includes('scratch'))).toEqual([]);
+  });
+
+  it('reports a half that cannot be built, so the replay stops', async () => {
+    const build = buildPartitionBeside({
+      databaseFile: join(dir, 'missing.db'),
+      scratchFile: join(dir, 'scratch-of-missing'),
+      until: 10,
+      partition: { of: 2, index: 1 },
+      batchSize: 250,
+    });
+    await expect(build.done).rejects.toThrow('missing.db');
+    expect(build.progress.failure).toBeInstanceOf(Error);
   });
 
   it('reads the log in two disjoint parts that hold whole streams', () => {
