@@ -194,8 +194,11 @@ export class SqliteReplay implements ReadModelReplay {
       onProgress({ applied: position, total: position });
       const switched = Date.now();
       const rows = this.countRows(live);
+      // Dropping an index is a sort's worth of pages read under the write lock too: only for
+      // the logs whose indexes were made that way.
+      const indexesFirst = position <= this.deferIndexesUpTo;
       for (const table of live.flatMap((p) => p.tables)) {
-        this.dropTable(`${table}${oldSuffix}`, lock);
+        this.dropTable(`${table}${oldSuffix}`, lock, indexesFirst);
       }
       return {
         events: position,
@@ -476,7 +479,7 @@ export class SqliteReplay implements ReadModelReplay {
            AND (name GLOB '*${SHADOW_INFIX}*' OR name GLOB '*${OLD_INFIX}*')`,
       )
       .all();
-    for (const { name } of leftovers) this.dropTable(name, lock);
+    for (const { name } of leftovers) this.dropTable(name, lock, false);
     const prefix = `${basename(this.db.name)}${SCRATCH_INFIX}`;
     for (const file of readdirSync(dirname(this.db.name))) {
       if (file.startsWith(prefix)) rmSync(join(dirname(this.db.name), file), { force: true });
@@ -487,9 +490,28 @@ export class SqliteReplay implements ReadModelReplay {
    * Empties a table a chunk per transaction, then drops it. A single DROP frees every page in one
    * transaction, and must read each one first: with the file out of the OS cache that held the
    * write lock, so a running service's appends, for 12 s after a 1,000,000-event replay, longer
-   * than its 10 s busy timeout. A chunk holds it for a fraction of a second at worst.
+   * than its 10 s busy timeout. A chunk holds it for a fraction of a second at worst. With
+   * `indexesFirst`, the table's secondary indexes are dropped first, each in a transaction of its
+   * own (about 0.2 s for the largest at 1,000,000 events): the chunks then have no index entries
+   * to delete, and the whole takes less than half as long.
    */
-  private dropTable(table: string, lock: ReplayLock): void {
+  private dropTable(table: string, lock: ReplayLock, indexesFirst: boolean): void {
+    if (indexesFirst) {
+      const indexes = this.db
+        .prepare<[string], string>(
+          "SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL",
+        )
+        .pluck()
+        .all(table);
+      for (const index of indexes) {
+        this.db
+          .transaction(() => {
+            lock.renew();
+            this.db.exec(`DROP INDEX ${index}`);
+          })
+          .immediate();
+      }
+    }
     const deleteChunk = this.db.prepare(
       `DELETE FROM ${table} WHERE rowid IN (SELECT rowid FROM ${table} LIMIT ${DROP_CHUNK})`,
     );
