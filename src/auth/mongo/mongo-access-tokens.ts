@@ -50,8 +50,9 @@ export class MongoAccessTokens
   readonly name = 'access_tokens';
   readonly filter = { streamPrefixes: [ACCESS_TOKEN_STREAM_PREFIX] };
 
-  constructor(db: Db) {
-    super(db, ACCESS_TOKENS_COLLECTION, accessTokenModel, ACCESS_TOKEN_INDEXES);
+  /** `suffix`: a replay's copy of the read model, on collections named with it. */
+  constructor(db: Db, suffix = '') {
+    super(db, `${ACCESS_TOKENS_COLLECTION}${suffix}`, accessTokenModel, ACCESS_TOKEN_INDEXES);
   }
 
   findByHash(tokenHash: string): Promise<AccessToken | null> {

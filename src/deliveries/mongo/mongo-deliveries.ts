@@ -221,9 +221,14 @@ export class MongoDeliveries
   readonly filter = { streamPrefixes: [WEBHOOK_EVENT_STREAM_PREFIX] };
   private readonly deliveries: Collection<DeliveryDoc>;
 
-  constructor(db: Db) {
-    super(db, WEBHOOK_EVENTS_COLLECTION, webhookEventModel, WEBHOOK_EVENT_INDEXES);
-    this.deliveries = db.collection<DeliveryDoc>(DELIVERIES_COLLECTION);
+  /** `suffix`: a replay's copy of the read model, on collections named with it. */
+  constructor(db: Db, suffix = '') {
+    super(db, `${WEBHOOK_EVENTS_COLLECTION}${suffix}`, webhookEventModel, WEBHOOK_EVENT_INDEXES);
+    this.deliveries = db.collection<DeliveryDoc>(`${DELIVERIES_COLLECTION}${suffix}`);
+  }
+
+  override get collections(): readonly string[] {
+    return [this.collection.collectionName, this.deliveries.collectionName];
   }
 
   /**

@@ -200,8 +200,38 @@ export class MongoDueWork implements MongoProjection, DueWorkQueue {
   constructor(
     db: Db,
     private readonly replicaId: string,
+    /** A replay's copy of the read model, on a collection named with this. */
+    suffix = '',
   ) {
-    this.collection = db.collection<DueWorkDoc>(DUE_WORK_COLLECTION);
+    this.collection = db.collection<DueWorkDoc>(`${DUE_WORK_COLLECTION}${suffix}`);
+  }
+
+  get collections(): readonly string[] {
+    return [this.collection.collectionName];
+  }
+
+  /** Leases are not projected from the log: a rebuild carries them over (see MongoReplay). */
+  readonly unprojectedFields = ['leaseOwner', 'leaseUntil', 'removedAt'];
+
+  /**
+   * Gives the items of `into` (a rebuilt copy of this queue) the leases they hold here: an item
+   * being sent now must not be claimed again once the copy replaces this collection.
+   */
+  async copyLeasesTo(into: MongoDueWork, now = Date.now()): Promise<number> {
+    const leased = await this.collection
+      .find({ leaseUntil: { $gt: now } }, { projection: { leaseOwner: 1, leaseUntil: 1 } })
+      .toArray();
+    if (leased.length === 0) return 0;
+    await into.collection.bulkWrite(
+      leased.map((doc) => ({
+        updateOne: {
+          filter: { _id: doc._id },
+          update: { $set: { leaseOwner: doc.leaseOwner, leaseUntil: doc.leaseUntil } },
+        },
+      })),
+      { ordered: false },
+    );
+    return leased.length;
   }
 
   /** In log order, in one round trip: an item is never visible before an earlier one. */

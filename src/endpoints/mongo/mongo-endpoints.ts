@@ -68,8 +68,9 @@ export class MongoEndpoints
   readonly name = 'endpoints';
   readonly filter = { streamPrefixes: [ENDPOINT_STREAM_PREFIX] };
 
-  constructor(db: Db) {
-    super(db, ENDPOINTS_COLLECTION, endpointModel, ENDPOINT_INDEXES);
+  /** `suffix`: a replay's copy of the read model, on collections named with it. */
+  constructor(db: Db, suffix = '') {
+    super(db, `${ENDPOINTS_COLLECTION}${suffix}`, endpointModel, ENDPOINT_INDEXES);
   }
 
   findById(id: string): Promise<Endpoint | null> {

@@ -42,6 +42,10 @@ export abstract class FoldedProjection<State, Doc extends Versioned> implements 
     return ensureIndexes(this.collection, this.indexes);
   }
 
+  get collections(): readonly string[] {
+    return [this.collection.collectionName];
+  }
+
   protected async findOne({ filter }: QuerySpec<Doc>): Promise<State | null> {
     const doc = await this.collection.findOne(filter);
     return doc && this.stateOf(doc);

@@ -19,4 +19,8 @@ export interface BatchProjection {
 export interface MongoProjection extends BatchProjection {
   /** Creates the indexes its queries need (idempotent: run at every start). */
   ensureIndexes(): Promise<void>;
+  /** Its collections (a replay renames them; verify compares them document by document). */
+  readonly collections: readonly string[];
+  /** Fields of its documents that are not derived from the log, which verify leaves out. */
+  readonly unprojectedFields?: readonly string[];
 }

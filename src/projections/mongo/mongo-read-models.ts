@@ -10,6 +10,7 @@ import { MongoDueWork } from '../../delivery/mongo/mongo-due-work';
 import { EndpointsRepository } from '../../endpoints/endpoints.repository';
 import { MongoEndpoints } from '../../endpoints/mongo/mongo-endpoints';
 import { EventStore } from '../../eventstore/event-store';
+import { MongoReplay } from '../../replay/mongo/mongo-replay';
 import { ReadModelReplay } from '../../replay/read-model-replay';
 import { CheckpointStore } from '../checkpoints';
 import { ProjectionRunner } from '../projection-runner';
@@ -38,9 +39,6 @@ export interface MongoReadModelsOptions {
   /** Identifies this process in the projection lease and the due-work leases. */
   replicaId?: string;
 }
-
-const REPLAY_UNAVAILABLE =
-  'replay and replay --verify work on the embedded engine only for now, not on MongoDB read models';
 
 /** Unless the URI says otherwise: an unreachable server fails start-up in 10 s, not 30. */
 const SERVER_SELECTION_TIMEOUT_MS = 10_000;
@@ -86,11 +84,23 @@ export async function openMongoReadModels(
       deliveries,
       dueWork,
       checkpoints: new MongoCheckpoints(db),
-      // Not built yet for MongoDB: the CLI says so rather than pretending.
-      replay: {
-        replay: () => Promise.reject(new Error(REPLAY_UNAVAILABLE)),
-        verify: () => Promise.reject(new Error(REPLAY_UNAVAILABLE)),
-      },
+      replay: new MongoReplay({
+        db,
+        store: eventStore,
+        live: readModels,
+        build: (suffix) => [
+          new MongoEndpoints(db, suffix),
+          new MongoAccessTokens(db, suffix),
+          new MongoDeliveries(db, suffix),
+          new MongoDueWork(db, replicaId, suffix),
+        ],
+        leases: new MongoProjectionLeases(db, `replay/${replicaId}`),
+        carryLeases: async (live, rebuilt) => {
+          if (live instanceof MongoDueWork && rebuilt instanceof MongoDueWork) {
+            await live.copyLeasesTo(rebuilt);
+          }
+        },
+      }),
       description: `MongoDB at ${where}`,
       async close() {
         await projections.stop();

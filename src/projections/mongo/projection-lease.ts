@@ -18,6 +18,8 @@ export interface ProjectionLeaseStore {
   take(): Promise<HeldLease | null>;
   /** Takes the lease whoever holds it (fencing them out) with the checkpoints cleared. */
   takeOverForRebuild(): Promise<HeldLease>;
+  /** Takes the lease whoever holds it (fencing them out), checkpoints kept (a replay's switch). */
+  takeOver(): Promise<HeldLease>;
   renew(token: number): Promise<boolean>;
   save(token: number, checkpoints: Record<string, number>): Promise<boolean>;
   /** Ends the lease now, if still held with `token`, so nobody has to wait it out. */
@@ -117,11 +119,19 @@ export class MongoProjectionLeases implements ProjectionLeaseStore {
     return taken && held(taken);
   }
 
-  async takeOverForRebuild(): Promise<HeldLease> {
+  takeOverForRebuild(): Promise<HeldLease> {
+    return this.takeWhoeverHolds(true);
+  }
+
+  takeOver(): Promise<HeldLease> {
+    return this.takeWhoeverHolds(false);
+  }
+
+  private async takeWhoeverHolds(rebuild: boolean): Promise<HeldLease> {
     await this.ensureCreated();
     const taken = await this.collection.findOneAndUpdate(
       { _id: this.name },
-      takeLease(this.replicaId, this.leaseMs, true),
+      takeLease(this.replicaId, this.leaseMs, rebuild),
       { returnDocument: 'after' },
     );
     if (!taken) throw new Error(`The projection lease ${this.name} is missing`);

@@ -22,11 +22,15 @@ export class MemoryLeases implements ProjectionLeaseStore {
 
   async take(): Promise<HeldLease | null> {
     if (this.record.leaseUntil > Date.now()) return null;
-    return this.takeOver(false);
+    return this.takeWhoeverHolds(false);
   }
 
   async takeOverForRebuild(): Promise<HeldLease> {
-    return this.takeOver(true);
+    return this.takeWhoeverHolds(true);
+  }
+
+  async takeOver(): Promise<HeldLease> {
+    return this.takeWhoeverHolds(false);
   }
 
   async renew(token: number): Promise<boolean> {
@@ -55,7 +59,7 @@ export class MemoryLeases implements ProjectionLeaseStore {
     return this.record.owner === this.replicaId && this.record.token === token;
   }
 
-  private takeOver(clear: boolean): HeldLease {
+  private takeWhoeverHolds(clear: boolean): HeldLease {
     this.record.owner = this.replicaId;
     this.record.token += 1;
     this.record.leaseUntil = Date.now() + this.leaseMs;
