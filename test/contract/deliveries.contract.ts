@@ -312,10 +312,15 @@ export function deliveriesContract(name: string, storage: ContractStorage): void
       const before = await view();
       expect(before.queued).toBeGreaterThan(0);
       expect(before.endpoint).not.toBeNull();
+      // An item being sent while the replay runs: it must not be handed out again after it.
+      const [sending] = await engine.dueWork.claim(Date.now(), 1, 60_000);
+      expect(sending).toBeDefined();
 
       const summary = await engine.replay.replay(() => undefined);
       expect(summary.position).toBe(await store.headPosition());
       expect(await view()).toEqual(before);
+      const claimable = await engine.dueWork.claim(Date.now(), 1_000, 60_000);
+      expect(claimable.map((work) => work.webhookEventId)).not.toContain(sending.webhookEventId);
       const differences: unknown[] = [];
       const verified = await engine.replay.verify(
         () => undefined,

@@ -198,7 +198,7 @@ export class MongoDueWork implements MongoProjection, DueWorkQueue {
   private readonly collection: Collection<DueWorkDoc>;
 
   constructor(
-    db: Db,
+    private readonly db: Db,
     private readonly replicaId: string,
     /** A replay's copy of the read model, on a collection named with this. */
     suffix = '',
@@ -214,24 +214,30 @@ export class MongoDueWork implements MongoProjection, DueWorkQueue {
   readonly unprojectedFields = ['leaseOwner', 'leaseUntil', 'removedAt'];
 
   /**
-   * Gives the items of `into` (a rebuilt copy of this queue) the leases they hold here: an item
-   * being sent now must not be claimed again once the copy replaces this collection.
+   * Gives this queue (a rebuilt copy) the leases that the queue in the collection `retired` (the
+   * live one, just renamed away) holds: an item being sent must not be claimed again once this copy replaces
+   * it. Only where the item is the same (pending, at the same log position): a lease on an item
+   * the rebuild has moved on from would only hold its next attempt back.
    */
-  async copyLeasesTo(into: MongoDueWork, now = Date.now()): Promise<number> {
-    const leased = await this.collection
-      .find({ leaseUntil: { $gt: now } }, { projection: { leaseOwner: 1, leaseUntil: 1 } })
+  async adoptLeasesFrom(retired: string, now = Date.now()): Promise<number> {
+    const leased = await this.db
+      .collection<DueWorkDoc>(retired)
+      .find(
+        { pending: true, leaseUntil: { $gt: now } },
+        { projection: { position: 1, leaseOwner: 1, leaseUntil: 1 } },
+      )
       .toArray();
     if (leased.length === 0) return 0;
-    await into.collection.bulkWrite(
+    const adopted = await this.collection.bulkWrite(
       leased.map((doc) => ({
         updateOne: {
-          filter: { _id: doc._id },
+          filter: { _id: doc._id, position: doc.position, pending: true },
           update: { $set: { leaseOwner: doc.leaseOwner, leaseUntil: doc.leaseUntil } },
         },
       })),
       { ordered: false },
     );
-    return leased.length;
+    return adopted.modifiedCount;
   }
 
   /** In log order, in one round trip: an item is never visible before an earlier one. */

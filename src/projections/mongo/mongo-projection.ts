@@ -23,4 +23,9 @@ export interface MongoProjection extends BatchProjection {
   readonly collections: readonly string[];
   /** Fields of its documents that are not derived from the log, which verify leaves out. */
   readonly unprojectedFields?: readonly string[];
+  /**
+   * For a read model holding leases (due work): a rebuilt copy takes over those of the live
+   * collection, renamed to `retired` by a replay just before the copy replaces it.
+   */
+  adoptLeasesFrom?(retired: string): Promise<number>;
 }

@@ -95,11 +95,6 @@ export async function openMongoReadModels(
           new MongoDueWork(db, replicaId, suffix),
         ],
         leases: new MongoProjectionLeases(db, `replay/${replicaId}`),
-        carryLeases: async (live, rebuilt) => {
-          if (live instanceof MongoDueWork && rebuilt instanceof MongoDueWork) {
-            await live.copyLeasesTo(rebuilt);
-          }
-        },
       }),
       description: `MongoDB at ${where}`,
       async close() {

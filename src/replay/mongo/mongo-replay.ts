@@ -22,6 +22,8 @@ import { compareKeys } from '../row-diff';
 const BATCH_SIZE = 1_000;
 const SHADOW_INFIX = '__replay_';
 const VERIFY_INFIX = '__verify_';
+/** A live collection renamed away during a switch, until its leases are taken over. */
+const RETIRED_INFIX = '__retired_';
 const LOCK_COLLECTION = 'read_model_replay';
 /** The replay lock lasts this long without renewal (every batch renews it). */
 const LOCK_LEASE_MS = 60_000;
@@ -35,8 +37,8 @@ export interface MongoReplaySetup {
   build(suffix: string): MongoProjection[];
   /** The projection lease, under an identity of the replay's own. */
   leases: ProjectionLeaseStore;
-  /** Gives a rebuilt due-work queue the leases the live one holds (see MongoDueWork). */
-  carryLeases(live: MongoProjection, rebuilt: MongoProjection): Promise<void>;
+  /** Events read and applied at once (default 1,000). */
+  batchSize?: number;
 }
 
 interface ReplayLockDoc {
@@ -56,8 +58,11 @@ interface ReplayLockDoc {
  * rebuilt collection over its live one, moves the checkpoints to the head and releases the lease:
  * the service's runner takes it back and goes on from there. MongoDB renames one collection at a
  * time: for the milliseconds between the first rename and the last, a reader may see one read
- * model rebuilt and another not yet (each consistent in itself). A write of the fenced runner
- * landing on a rebuilt collection is guarded by the document's position like any other.
+ * model rebuilt and another not yet (each consistent in itself). The service's runner, fenced
+ * out, may still be finishing one batch: its writes of events up to the switch's position are
+ * no-ops on the rebuilt documents (guarded by position), but one of a later event, if it lands
+ * after the rename, carries the state it read from the replaced document. Such a document is
+ * right unless the replaced one was wrong: verify shows it, and another replay repairs it.
  *
  * `verify` rebuilds into scratch collections up to the checkpoints the live read models had when
  * it started and compares them document by document. The live ones keep moving meanwhile (there
@@ -71,44 +76,65 @@ export class MongoReplay implements ReadModelReplay {
     const { db, store, live, leases } = this.setup;
     const lock = await this.lock();
     try {
-      await this.dropCollections((name) => name.includes(SHADOW_INFIX));
+      await this.dropLeftovers();
       const started = Date.now();
-      const shadow = this.setup.build(`${SHADOW_INFIX}${Date.now().toString(36)}`);
-      // Made now, even those no event will write to: a rename needs its source to exist.
-      for (const name of shadow.flatMap((p) => p.collections)) await db.createCollection(name);
-      await Promise.all(shadow.map((projection) => projection.ensureIndexes()));
-      const log = new MongoLogCursor(store, shadow);
-      // The bulk of the log, up to the head as it moves; the service is not held up.
-      for (;;) {
-        const head = await store.headPosition();
-        if (head - log.position <= BATCH_SIZE) break;
-        await log.applyNext(head);
-        await lock.renew();
-        onProgress({ applied: log.position, total: head });
+      const id = Date.now().toString(36);
+      const shadow = this.setup.build(`${SHADOW_INFIX}${id}`);
+      const log = new MongoLogCursor(store, shadow, this.batchSize);
+      try {
+        // Made now, even those no event will write to: a rename needs its source to exist.
+        for (const name of shadow.flatMap((p) => p.collections)) await db.createCollection(name);
+        await Promise.all(shadow.map((projection) => projection.ensureIndexes()));
+        // The bulk of the log, up to the head as it moves; the service is not held up.
+        for (;;) {
+          const head = await store.headPosition();
+          if (head - log.position <= this.batchSize) break;
+          await log.applyNext(head);
+          await lock.renew();
+          onProgress({ applied: log.position, total: head });
+        }
+      } catch (error) {
+        await this.dropCollections((name) => shadow.some((p) => p.collections.includes(name)));
+        throw error;
       }
       // The rest and the switch, holding the projection lease: the live read models stand still.
       const lease = await leases.takeOver();
-      let head: number;
+      let head = 0;
+      let renamed = false;
+      const stillHeld = async () => {
+        if (!(await leases.renew(lease.token))) throw new Error(renamed ? LOST_MIDWAY : LOST);
+        await lock.renew();
+      };
       try {
         head = await store.headPosition();
         while (log.position < head) {
           await log.applyNext(head);
-          if (!(await leases.renew(lease.token))) throw new Error(LEASE_LOST);
+          await stillHeld();
         }
         onProgress({ applied: head, total: head, stage: 'switching over' });
-        for (let i = 0; i < live.length; i++) await this.setup.carryLeases(live[i], shadow[i]);
         for (let i = 0; i < live.length; i++) {
           for (let j = 0; j < live[i].collections.length; j++) {
-            await db
-              .collection(shadow[i].collections[j])
-              .rename(live[i].collections[j], { dropTarget: true });
+            await stillHeld();
+            renamed = true;
+            await this.switchCollection(
+              shadow[i],
+              shadow[i].collections[j],
+              live[i].collections[j],
+              id,
+            );
           }
         }
+        await stillHeld();
         const saved = await leases.save(
           lease.token,
           Object.fromEntries(live.map((projection) => [projection.name, head])),
         );
-        if (!saved) throw new Error(LEASE_LOST);
+        if (!saved) throw new Error(LOST_MIDWAY);
+      } catch (error) {
+        if (!renamed) {
+          await this.dropCollections((name) => shadow.some((p) => p.collections.includes(name)));
+        }
+        throw error;
       } finally {
         await leases.release(lease.token);
       }
@@ -127,9 +153,53 @@ export class MongoReplay implements ReadModelReplay {
     }
   }
 
+  /**
+   * Puts a rebuilt collection in the place of a live one. A read model holding leases (due work)
+   * first has its live collection renamed away, so that nothing is claimed in it any more, and
+   * its rebuilt copy takes over the leases held there; meanwhile a claim finds no collection,
+   * hence nothing to claim. Others are renamed over the live one at once.
+   */
+  private async switchCollection(
+    rebuilt: MongoProjection,
+    from: string,
+    to: string,
+    id: string,
+  ): Promise<void> {
+    const { db } = this.setup;
+    if (rebuilt.adoptLeasesFrom) {
+      const retired = `${to}${RETIRED_INFIX}${id}`;
+      const exists = (await db.listCollections({ name: to }, { nameOnly: true }).toArray()).length;
+      if (exists > 0) {
+        await db.collection(to).rename(retired);
+        await rebuilt.adoptLeasesFrom(retired);
+      }
+      // dropTarget: a write of the fenced runner may have made the collection again meanwhile.
+      await db.collection(from).rename(to, { dropTarget: true });
+      if (exists > 0) await db.collection(retired).drop();
+      return;
+    }
+    await db.collection(from).rename(to, { dropTarget: true });
+  }
+
   async verify(
     onProgress: ProgressListener,
     onDifference: (difference: Difference) => void,
+  ): Promise<VerifySummary> {
+    // One replay or verify at a time: a replay's renames would pull the collections from under
+    // the comparison.
+    const lock = await this.lock();
+    try {
+      await this.dropLeftovers();
+      return await this.compare(onProgress, onDifference, lock);
+    } finally {
+      await lock.release();
+    }
+  }
+
+  private async compare(
+    onProgress: ProgressListener,
+    onDifference: (difference: Difference) => void,
+    lock: ReplayLock,
   ): Promise<VerifySummary> {
     const { db, store, live, leases } = this.setup;
     const checkpoints = await leases.checkpoints();
@@ -137,9 +207,10 @@ export class MongoReplay implements ReadModelReplay {
     const position = Math.max(0, ...targets);
     const scratch = this.setup.build(`${VERIFY_INFIX}${Date.now().toString(36)}`);
     try {
-      const log = new MongoLogCursor(store, scratch, targets);
+      const log = new MongoLogCursor(store, scratch, this.batchSize, targets);
       while (log.position < position) {
         await log.applyNext(position);
+        await lock.renew();
         onProgress({ applied: log.position, total: position });
       }
       onProgress({ applied: position, total: position });
@@ -152,7 +223,10 @@ export class MongoReplay implements ReadModelReplay {
           let count = 0;
           const compared = diffCollections(
             name,
-            byId(db.collection(name), () => count++),
+            renewing(
+              byId(db.collection(name), () => count++),
+              lock,
+            ),
             byId(db.collection(scratch[i].collections[j])),
             targets[i],
             skip,
@@ -168,6 +242,17 @@ export class MongoReplay implements ReadModelReplay {
     } finally {
       await this.dropCollections((name) => scratch.some((p) => p.collections.includes(name)));
     }
+  }
+
+  /** What a replay or verify that was killed left: only ever run holding the lock. */
+  private dropLeftovers(): Promise<void> {
+    return this.dropCollections((name) =>
+      [SHADOW_INFIX, VERIFY_INFIX, RETIRED_INFIX].some((infix) => name.includes(infix)),
+    );
+  }
+
+  private get batchSize(): number {
+    return this.setup.batchSize ?? BATCH_SIZE;
   }
 
   private async counts(projections: readonly MongoProjection[]): Promise<Record<string, number>> {
@@ -190,7 +275,7 @@ export class MongoReplay implements ReadModelReplay {
    * taken over once its lease has run out (by the server's clock): a replay that was killed
    * holds it up for a minute at most.
    */
-  private async lock(): Promise<{ renew(): Promise<void>; release(): Promise<void> }> {
+  private async lock(): Promise<ReplayLock> {
     const locks: Collection<ReplayLockDoc> = this.setup.db.collection(LOCK_COLLECTION);
     const owner = `${hostname()}/${randomUUID()}`;
     const take = (): Document[] => [
@@ -216,7 +301,7 @@ export class MongoReplay implements ReadModelReplay {
     if (!taken) {
       const holder = await locks.findOne({ _id: 'replay' });
       throw new Error(
-        `Another replay is running on this database (${holder?.owner ?? 'unknown'}, started ` +
+        `Another replay or verify is running on this database (${holder?.owner ?? 'unknown'}, started ` +
           `${holder?.startedAt ?? 'unknown'}; taken over if it has not renewed its lock by ` +
           `${holder?.until.toISOString() ?? 'unknown'})`,
       );
@@ -230,15 +315,26 @@ export class MongoReplay implements ReadModelReplay {
           throw new Error('Replay stopped: another replay took its lock over (it ran too slowly)');
         }
       },
+      // A release that fails leaves the lock to run out: the error that matters is the one before.
       release: async () => {
-        await locks.updateOne({ _id: 'replay', owner }, { $set: { until: new Date(0) } });
+        await locks
+          .updateOne({ _id: 'replay', owner }, { $set: { until: new Date(0) } })
+          .catch(() => undefined);
       },
     };
   }
 }
 
-const LEASE_LOST =
-  'Replay stopped before switching over: the projection lease was taken back (by another replay?)';
+const LOST =
+  'Replay stopped before switching over: the projection lease was taken back (the replay ran too slowly?)';
+const LOST_MIDWAY =
+  'Replay lost the projection lease while switching over: some read models are rebuilt, others ' +
+  'not yet; run replay again';
+
+interface ReplayLock {
+  renew(): Promise<void>;
+  release(): Promise<void>;
+}
 
 /**
  * Reads the log forward through the EventStore port and applies it to a set of projections, each
@@ -251,6 +347,7 @@ class MongoLogCursor {
   constructor(
     private readonly store: EventStore,
     private readonly projections: readonly MongoProjection[],
+    private readonly batchSize: number,
     private readonly until?: readonly number[],
   ) {
     this.filter = combinedFilter(projections.map((p) => p.filter));
@@ -259,7 +356,7 @@ class MongoLogCursor {
   async applyNext(head: number): Promise<void> {
     const read = await this.store.readAll({
       fromPosition: this.position,
-      maxCount: BATCH_SIZE,
+      maxCount: this.batchSize,
       filter: this.filter,
     });
     const batch = read.filter((e) => e.position <= head);
@@ -272,12 +369,21 @@ class MongoLogCursor {
         return events.length > 0 ? projection.applyBatch(events) : Promise.resolve();
       }),
     );
-    const full = read.length === BATCH_SIZE && read[read.length - 1].position < head;
+    const full = read.length === this.batchSize && read[read.length - 1].position < head;
     this.position = full ? read[read.length - 1].position : head;
   }
 }
 
 export type Doc = Document & { _id: unknown; position?: number };
+
+/** Passes documents through, renewing the lock now and then: a comparison may take minutes. */
+async function* renewing(docs: AsyncIterable<Doc>, lock: ReplayLock): AsyncGenerator<Doc> {
+  let n = 0;
+  for await (const doc of docs) {
+    if (++n % 10_000 === 0) await lock.renew();
+    yield doc;
+  }
+}
 
 /** Every document of a collection in `_id` order (MongoDB's order for string ids: UTF-8 bytes). */
 async function* byId(collection: Collection<Document>, onDoc = () => {}): AsyncGenerator<Doc> {
