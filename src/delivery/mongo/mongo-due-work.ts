@@ -219,11 +219,12 @@ export class MongoDueWork implements MongoProjection, DueWorkQueue {
    * it. Only where the item is the same (pending, at the same log position): a lease on an item
    * the rebuild has moved on from would only hold its next attempt back.
    */
-  async adoptLeasesFrom(retired: string, now = Date.now()): Promise<number> {
+  async adoptLeasesFrom(retired: string): Promise<number> {
     const leased = await this.db
       .collection<DueWorkDoc>(retired)
       .find(
-        { pending: true, leaseUntil: { $gt: now } },
+        // Every lease, run out or not, by no one's clock in particular: an expired one is harmless.
+        { pending: true, leaseUntil: { $gt: 0 } },
         { projection: { position: 1, leaseOwner: 1, leaseUntil: 1 } },
       )
       .toArray();

@@ -1,5 +1,11 @@
 import { Difference } from '../read-model-replay';
-import { Doc, diffCollections, diffFields } from './mongo-replay';
+import {
+  CollectionRenames,
+  Doc,
+  diffCollections,
+  diffFields,
+  switchCollection,
+} from './mongo-replay';
 
 async function* each(docs: Doc[]): AsyncGenerator<Doc> {
   for (const doc of docs) yield doc;
@@ -72,5 +78,97 @@ describe('MongoDB verify: comparing a live collection with its rebuild', () => {
       ],
     );
     expect(found).toEqual([]);
+  });
+});
+
+/**
+ * The collections of a database by name, as far as a switch uses them: renames that refuse an
+ * existing target (MongoDB's NamespaceExists, code 48) unless told to drop it, and drops.
+ */
+class FakeDb {
+  readonly names = new Map<string, string>(); // name → what it holds
+  readonly dropped: string[] = [];
+
+  listCollections(filter: { name: string }) {
+    return { toArray: async () => (this.names.has(filter.name) ? [{ name: filter.name }] : []) };
+  }
+
+  collection(name: string) {
+    return {
+      rename: async (to: string, options?: { dropTarget?: boolean }) => {
+        if (!this.names.has(name)) throw new Error(`source namespace ${name} does not exist`);
+        if (this.names.has(to) && !options?.dropTarget) {
+          throw Object.assign(new Error(`target namespace ${to} exists`), { code: 48 });
+        }
+        if (this.names.has(to)) this.dropped.push(this.names.get(to)!);
+        this.names.set(to, this.names.get(name)!);
+        this.names.delete(name);
+      },
+      drop: async () => {
+        if (this.names.has(name)) this.dropped.push(this.names.get(name)!);
+        return this.names.delete(name);
+      },
+    };
+  }
+}
+
+describe('MongoDB replay: putting a rebuilt collection in place', () => {
+  const asDb = (db: FakeDb) => db as unknown as CollectionRenames;
+
+  it('renames a read model without leases over the live one', async () => {
+    const db = new FakeDb();
+    db.names.set('endpoints', 'live').set('endpoints__replay_x', 'rebuilt');
+    await switchCollection(asDb(db), {}, 'endpoints__replay_x', 'endpoints', 'x');
+    expect([...db.names]).toEqual([['endpoints', 'rebuilt']]);
+  });
+
+  it('moves the live queue away, lets the copy adopt its leases, then drops it', async () => {
+    const db = new FakeDb();
+    db.names.set('due_work', 'live').set('due_work__replay_x', 'rebuilt');
+    const adoptedFrom: Array<[string, string | undefined]> = [];
+    const rebuilt = {
+      adoptLeasesFrom: async (retired: string) => {
+        adoptedFrom.push([retired, db.names.get(retired)]);
+        return 1;
+      },
+    };
+    await switchCollection(asDb(db), rebuilt, 'due_work__replay_x', 'due_work', 'x');
+    expect(adoptedFrom).toEqual([['due_work__retired_x_0', 'live']]);
+    expect([...db.names]).toEqual([['due_work', 'rebuilt']]);
+    expect(db.dropped).toEqual(['live']);
+  });
+
+  it('takes over the leases of a stand-in made meanwhile rather than dropping it', async () => {
+    const db = new FakeDb();
+    db.names.set('due_work', 'live').set('due_work__replay_x', 'rebuilt');
+    const adoptedFrom: Array<string | undefined> = [];
+    const rebuilt = {
+      adoptLeasesFrom: async (retired: string) => {
+        adoptedFrom.push(db.names.get(retired));
+        // The fenced runner's last upsert makes the collection again, and a claim lands in it.
+        if (adoptedFrom.length === 1) db.names.set('due_work', 'stand-in with a lease');
+        return 1;
+      },
+    };
+    await switchCollection(asDb(db), rebuilt, 'due_work__replay_x', 'due_work', 'x');
+    expect(adoptedFrom).toEqual(['live', 'stand-in with a lease']);
+    expect([...db.names]).toEqual([['due_work', 'rebuilt']]);
+    expect(db.dropped.sort()).toEqual(['live', 'stand-in with a lease']);
+  });
+
+  it('puts the live queue back when the switch fails halfway', async () => {
+    const db = new FakeDb();
+    db.names.set('due_work', 'live').set('due_work__replay_x', 'rebuilt');
+    const rebuilt = {
+      adoptLeasesFrom: async () => {
+        throw new Error('connection lost');
+      },
+    };
+    await expect(
+      switchCollection(asDb(db), rebuilt, 'due_work__replay_x', 'due_work', 'x'),
+    ).rejects.toThrow('connection lost');
+    expect(db.names.get('due_work')).toBe('live');
+    expect(db.names.get('due_work__replay_x')).toBe('rebuilt');
+    expect(db.dropped).toEqual([]);
   });
 });

@@ -102,7 +102,7 @@ export class MongoReplay implements ReadModelReplay {
       let head = 0;
       let renamed = false;
       const stillHeld = async () => {
-        if (!(await leases.renew(lease.token))) throw new Error(renamed ? LOST_MIDWAY : LOST);
+        if (!(await leases.renew(lease.token))) throw new Error(LOST);
         await lock.renew();
       };
       try {
@@ -112,31 +112,39 @@ export class MongoReplay implements ReadModelReplay {
           await stillHeld();
         }
         onProgress({ applied: head, total: head, stage: 'switching over' });
-        for (let i = 0; i < live.length; i++) {
-          for (let j = 0; j < live[i].collections.length; j++) {
-            await stillHeld();
-            renamed = true;
-            await this.switchCollection(
-              shadow[i],
-              shadow[i].collections[j],
-              live[i].collections[j],
-              id,
-            );
+        try {
+          for (let i = 0; i < live.length; i++) {
+            for (let j = 0; j < live[i].collections.length; j++) {
+              await stillHeld();
+              renamed = true;
+              await switchCollection(
+                db,
+                shadow[i],
+                shadow[i].collections[j],
+                live[i].collections[j],
+                id,
+              );
+            }
           }
+        } catch (error) {
+          throw new Error(
+            `Replay failed while switching over (${(error as Error).message}): some read models ` +
+              'may be rebuilt and others not yet; run replay again',
+          );
         }
-        await stillHeld();
         const saved = await leases.save(
           lease.token,
           Object.fromEntries(live.map((projection) => [projection.name, head])),
         );
-        if (!saved) throw new Error(LOST_MIDWAY);
+        if (!saved) throw new Error(UNSAVED);
       } catch (error) {
         if (!renamed) {
           await this.dropCollections((name) => shadow.some((p) => p.collections.includes(name)));
         }
         throw error;
       } finally {
-        await leases.release(lease.token);
+        // A release that fails leaves the lease to run out: the error that matters is the one before.
+        await leases.release(lease.token).catch(() => undefined);
       }
       const switched = Date.now();
       onProgress({ applied: head, total: head });
@@ -151,34 +159,6 @@ export class MongoReplay implements ReadModelReplay {
     } finally {
       await lock.release();
     }
-  }
-
-  /**
-   * Puts a rebuilt collection in the place of a live one. A read model holding leases (due work)
-   * first has its live collection renamed away, so that nothing is claimed in it any more, and
-   * its rebuilt copy takes over the leases held there; meanwhile a claim finds no collection,
-   * hence nothing to claim. Others are renamed over the live one at once.
-   */
-  private async switchCollection(
-    rebuilt: MongoProjection,
-    from: string,
-    to: string,
-    id: string,
-  ): Promise<void> {
-    const { db } = this.setup;
-    if (rebuilt.adoptLeasesFrom) {
-      const retired = `${to}${RETIRED_INFIX}${id}`;
-      const exists = (await db.listCollections({ name: to }, { nameOnly: true }).toArray()).length;
-      if (exists > 0) {
-        await db.collection(to).rename(retired);
-        await rebuilt.adoptLeasesFrom(retired);
-      }
-      // dropTarget: a write of the fenced runner may have made the collection again meanwhile.
-      await db.collection(from).rename(to, { dropTarget: true });
-      if (exists > 0) await db.collection(retired).drop();
-      return;
-    }
-    await db.collection(from).rename(to, { dropTarget: true });
   }
 
   async verify(
@@ -227,7 +207,7 @@ export class MongoReplay implements ReadModelReplay {
               byId(db.collection(name), () => count++),
               lock,
             ),
-            byId(db.collection(scratch[i].collections[j])),
+            renewing(byId(db.collection(scratch[i].collections[j])), lock),
             targets[i],
             skip,
           );
@@ -244,9 +224,19 @@ export class MongoReplay implements ReadModelReplay {
     }
   }
 
-  /** What a replay or verify that was killed left: only ever run holding the lock. */
-  private dropLeftovers(): Promise<void> {
-    return this.dropCollections((name) =>
+  /**
+   * What a replay or verify that was killed left: only ever run holding the lock. A live
+   * collection renamed away by a switch that died before putting its copy in place goes back.
+   */
+  private async dropLeftovers(): Promise<void> {
+    const names = await this.setup.db.listCollections({}, { nameOnly: true }).toArray();
+    for (const { name } of names) {
+      const at = name.indexOf(RETIRED_INFIX);
+      if (at > 0 && !(await exists(this.setup.db, name.slice(0, at)))) {
+        await this.setup.db.collection(name).rename(name.slice(0, at));
+      }
+    }
+    await this.dropCollections((name) =>
       [SHADOW_INFIX, VERIFY_INFIX, RETIRED_INFIX].some((infix) => name.includes(infix)),
     );
   }
@@ -327,9 +317,71 @@ export class MongoReplay implements ReadModelReplay {
 
 const LOST =
   'Replay stopped before switching over: the projection lease was taken back (the replay ran too slowly?)';
-const LOST_MIDWAY =
-  'Replay lost the projection lease while switching over: some read models are rebuilt, others ' +
-  'not yet; run replay again';
+const UNSAVED =
+  'Replay switched every read model over but could not save its position (the projection ' +
+  'lease was taken back): the service applies the log again from its own, which changes ' +
+  'nothing; replay --verify checks it';
+/** Renames of a due-work copy into place, each after a stand-in was made meanwhile. */
+const MAX_SWITCH_ATTEMPTS = 3;
+
+/**
+ * Puts a rebuilt collection in the place of a live one. Others are renamed over the live one at
+ * once. A read model holding leases (due work) first has its live collection renamed away, so
+ * that nothing is claimed in it any more, and its rebuilt copy takes over the leases held
+ * there; then the copy takes the name, never over a collection (no dropTarget): if the fenced
+ * runner's last write made the collection again meanwhile (an upsert), and something was
+ * claimed in it, that one is renamed away and its leases taken over too. While the name is
+ * free, a claim finds nothing and the queue reads as empty (milliseconds). On a failure with
+ * the name free, the live collection is put back.
+ */
+export async function switchCollection(
+  db: CollectionRenames,
+  rebuilt: Pick<MongoProjection, 'adoptLeasesFrom'>,
+  from: string,
+  to: string,
+  id: string,
+): Promise<void> {
+  if (!rebuilt.adoptLeasesFrom) {
+    await db.collection(from).rename(to, { dropTarget: true });
+    return;
+  }
+  const retired: string[] = [];
+  try {
+    for (let attempt = 0; ; attempt++) {
+      if (await exists(db, to)) {
+        const name = `${to}${RETIRED_INFIX}${id}_${attempt}`;
+        await db.collection(to).rename(name);
+        retired.push(name);
+        await rebuilt.adoptLeasesFrom(name);
+      }
+      try {
+        await db.collection(from).rename(to);
+        break;
+      } catch (error) {
+        if (!isNamespaceExists(error) || attempt >= MAX_SWITCH_ATTEMPTS) throw error;
+      }
+    }
+  } catch (error) {
+    if (retired.length > 0 && !(await exists(db, to))) {
+      await db.collection(retired.shift()!).rename(to);
+    }
+    throw error;
+  }
+  for (const name of retired) await db.collection(name).drop();
+}
+
+/** The part of a Db a switch uses. */
+export type CollectionRenames = Pick<Db, 'listCollections' | 'collection'>;
+
+async function exists(db: CollectionRenames, name: string): Promise<boolean> {
+  const found = await db.listCollections({ name }, { nameOnly: true }).toArray();
+  return found.length > 0;
+}
+
+/** MongoDB's NamespaceExists: the target of a rename exists. */
+function isNamespaceExists(error: unknown): boolean {
+  return (error as { code?: unknown } | null)?.code === 48;
+}
 
 interface ReplayLock {
   renew(): Promise<void>;
@@ -407,6 +459,20 @@ export async function* diffCollections(
   skip: ReadonlySet<string>,
 ): AsyncGenerator<Difference> {
   const other = rebuilt[Symbol.asyncIterator]();
+  try {
+    yield* mergeJoin(name, live, other, target, skip);
+  } finally {
+    await other.return?.();
+  }
+}
+
+async function* mergeJoin(
+  name: string,
+  live: AsyncIterable<Doc>,
+  other: AsyncIterator<Doc>,
+  target: number,
+  skip: ReadonlySet<string>,
+): AsyncGenerator<Difference> {
   let next = await other.next();
   const movedOn = (doc: Doc) => (doc.position ?? 0) > target;
   for await (const doc of live) {
