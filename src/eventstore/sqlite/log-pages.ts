@@ -6,10 +6,11 @@ import { SqliteDatabase } from './sqlite-database';
 export const READ_BATCH = 500;
 
 /**
- * The columns of `events` as a raw row (an array): better-sqlite3 makes an array faster than an
- * object with named keys, which shows over a whole log.
+ * The columns of `events` as a raw row (an array), as every read of the log takes them:
+ * better-sqlite3 makes an array faster than an object with named keys, which shows over a whole
+ * log.
  */
-const PAGE_COLUMNS = 'position, stream_id, revision, type, data, metadata, recorded_at';
+export const PAGE_COLUMNS = 'position, stream_id, revision, type, data, metadata, recorded_at';
 export type PageRow = [
   position: number,
   streamId: string,

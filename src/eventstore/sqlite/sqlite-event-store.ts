@@ -17,20 +17,10 @@ import {
   matchesFilter,
   revisionMatches,
 } from '../event-store';
-import { SqliteLogPages, fromPageRow } from './log-pages';
+import { PAGE_COLUMNS, PageRow, SqliteLogPages, fromPageRow } from './log-pages';
 import { SqliteDatabase } from './sqlite-database';
 import { WalCheckpointer } from './wal-checkpointer';
 import { WalSync } from './wal-sync';
-
-interface EventRow {
-  position: number;
-  stream_id: string;
-  revision: number;
-  type: string;
-  data: string;
-  metadata: string;
-  recorded_at: string;
-}
 
 /** Serialised when appended, so a payload that cannot be stored fails its own append only. */
 interface SerialisedEvent {
@@ -64,7 +54,6 @@ export interface CommitHook {
  */
 const RECENT_EVENTS = 4096;
 
-/** Rows read per query by subscriptions and filtered reads. */
 /** How often a live reader looks for appends made by another process (the CLI). */
 const CROSS_PROCESS_POLL_MS = 100;
 /**
@@ -128,7 +117,7 @@ export class SqliteEventStore implements EventStore {
       head: number;
     }
   >;
-  private readonly selectStream: Statement<[string], EventRow>;
+  private readonly selectStream: Statement<[string], PageRow>;
   /** Reads of the log forward (readAllSync, subscribers that lag behind). */
   private readonly pages: SqliteLogPages;
   private readonly selectHead: Statement<[], { head: number | null }>;
@@ -181,7 +170,11 @@ export class SqliteEventStore implements EventStore {
       if (this.commitHook && head > 0) this.commitHook.apply(recorded!, headBefore);
       return { outcomes, recorded, head };
     });
-    this.selectStream = db.prepare('SELECT * FROM events WHERE stream_id = ? ORDER BY revision');
+    this.selectStream = db
+      .prepare<[string], PageRow>(
+        `SELECT ${PAGE_COLUMNS} FROM events WHERE stream_id = ? ORDER BY revision`,
+      )
+      .raw();
     this.pages = new SqliteLogPages(db);
     this.selectHead = db.prepare('SELECT MAX(position) AS head FROM events');
     this.appended.setMaxListeners(0);
@@ -312,11 +305,13 @@ export class SqliteEventStore implements EventStore {
     written: Map<string, number>,
     recorded: RecordedEvent[] | null,
   ): AppendResult | WrongExpectedRevisionError {
-    // Parsed back (toRecorded), so what subscribers and projections see is exactly what a read returns.
-    const record = (event: SerialisedEvent, revision: number, position: number) =>
-      recorded?.push(
-        toRecorded({ position, stream_id: streamId, revision, recorded_at: recordedAt, ...event }),
-      );
+    // Parsed back, so what subscribers and projections see is exactly what a read returns.
+    const record = (
+      { type, data, metadata }: SerialisedEvent,
+      revision: number,
+      position: number,
+    ) =>
+      recorded?.push(fromPageRow([position, streamId, revision, type, data, metadata, recordedAt]));
     let revision = written.get(streamId);
     let position = 0;
     let next = 0;
@@ -364,7 +359,7 @@ export class SqliteEventStore implements EventStore {
   }
 
   async readStream(streamId: string): Promise<RecordedEvent[]> {
-    return this.selectStream.all(streamId).map(toRecorded);
+    return this.selectStream.all(streamId).map(fromPageRow);
   }
 
   async readAll(options: ReadAllOptions): Promise<RecordedEvent[]> {
@@ -522,9 +517,4 @@ export class SqliteEventStore implements EventStore {
 
 function serialiseMetadata(metadata: EventData | undefined): string {
   return metadata === undefined || metadata === null ? '{}' : JSON.stringify(metadata);
-}
-
-function toRecorded(row: EventRow): RecordedEvent {
-  const { position, stream_id, revision, type, data, metadata, recorded_at } = row;
-  return fromPageRow([position, stream_id, revision, type, data, metadata, recorded_at]);
 }

@@ -1,12 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Collection, Db, Document } from 'mongodb';
-import {
-  EventFilter,
-  EventStore,
-  combinedFilter,
-  matchesFilter,
-} from '../../eventstore/event-store';
+import { EventFilter, EventStore, combinedFilter } from '../../eventstore/event-store';
 import { MongoProjection } from '../../projections/mongo/mongo-projection';
 import { ProjectionLeaseStore } from '../../projections/mongo/projection-lease';
 import {
@@ -16,6 +11,7 @@ import {
   ReplaySummary,
   VerifySummary,
 } from '../read-model-replay';
+import { splitRead } from '../log-batch';
 import { compareKeys } from '../row-diff';
 
 /** Events read and applied at once (one bulk write per collection). */
@@ -229,16 +225,21 @@ export class MongoReplay implements ReadModelReplay {
    * collection renamed away by a switch that died before putting its copy in place goes back.
    */
   private async dropLeftovers(): Promise<void> {
-    const names = await this.setup.db.listCollections({}, { nameOnly: true }).toArray();
-    for (const { name } of names) {
+    const { db } = this.setup;
+    const names = new Set(
+      (await db.listCollections({}, { nameOnly: true }).toArray()).map((c) => c.name),
+    );
+    for (const name of [...names]) {
       const at = name.indexOf(RETIRED_INFIX);
-      if (at > 0 && !(await exists(this.setup.db, name.slice(0, at)))) {
-        await this.setup.db.collection(name).rename(name.slice(0, at));
+      if (at > 0 && !names.has(name.slice(0, at))) {
+        await db.collection(name).rename(name.slice(0, at));
+        names.add(name.slice(0, at));
+      } else if (
+        [SHADOW_INFIX, VERIFY_INFIX, RETIRED_INFIX].some((infix) => name.includes(infix))
+      ) {
+        await db.collection(name).drop();
       }
     }
-    await this.dropCollections((name) =>
-      [SHADOW_INFIX, VERIFY_INFIX, RETIRED_INFIX].some((infix) => name.includes(infix)),
-    );
   }
 
   private get batchSize(): number {
@@ -411,18 +412,13 @@ class MongoLogCursor {
       maxCount: this.batchSize,
       filter: this.filter,
     });
-    const batch = read.filter((e) => e.position <= head);
+    const { parts, position } = splitRead(read, this.batchSize, head, this.projections, this.until);
     await Promise.all(
-      this.projections.map((projection, i) => {
-        const last = this.until?.[i] ?? head;
-        const events = batch.filter(
-          (e) => e.position <= last && matchesFilter(e, projection.filter),
-        );
-        return events.length > 0 ? projection.applyBatch(events) : Promise.resolve();
-      }),
+      this.projections.map((projection, i) =>
+        parts[i].length > 0 ? projection.applyBatch(parts[i]) : Promise.resolve(),
+      ),
     );
-    const full = read.length === this.batchSize && read[read.length - 1].position < head;
-    this.position = full ? read[read.length - 1].position : head;
+    this.position = position;
   }
 }
 

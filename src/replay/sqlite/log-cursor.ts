@@ -1,6 +1,7 @@
-import { EventFilter, combinedFilter, matchesFilter } from '../../eventstore/event-store';
+import { EventFilter, combinedFilter } from '../../eventstore/event-store';
 import { SqliteLogPages, StreamPartition } from '../../eventstore/sqlite/log-pages';
 import { SqliteProjection, applyTo } from '../../projections/sqlite/sqlite-projection';
+import { splitRead } from '../log-batch';
 
 export interface LogCursorOptions {
   /** Start after this position (default 0: the whole log). */
@@ -39,16 +40,14 @@ export class LogCursor {
       this.filter,
       this.options.partition,
     );
-    const batch = read.filter((e) => e.position <= head);
-    this.projections.forEach((projection, i) => {
-      const last = this.options.until?.[i] ?? head;
-      applyTo(
-        projection,
-        batch.filter((e) => e.position <= last && matchesFilter(e, projection.filter)),
-      );
-    });
-    // A full page that ends before the head: more may follow. Otherwise all up to it is done.
-    const full = read.length === this.batchSize && read[read.length - 1].position < head;
-    this.position = full ? read[read.length - 1].position : head;
+    const { parts, position } = splitRead(
+      read,
+      this.batchSize,
+      head,
+      this.projections,
+      this.options.until,
+    );
+    this.projections.forEach((projection, i) => applyTo(projection, parts[i]));
+    this.position = position;
   }
 }

@@ -74,8 +74,11 @@ export interface SqliteReplayOptions {
 }
 
 interface ReplayLock {
-  /** Extends the lease; fails if another replay has taken the lock over meanwhile. */
-  renew(): void;
+  /**
+   * Runs `work` in a write transaction of its own (IMMEDIATE), the lease extended first; fails if
+   * another replay has taken the lock over meanwhile.
+   */
+  hold<T>(work: () => T): T;
   release(): void;
 }
 
@@ -142,13 +145,7 @@ export class SqliteReplay implements ReadModelReplay {
           : { until: 0, threadsUsed: 1 };
       const from = parts.until;
       const log = new LogCursor(pages, shadow, this.batchSize, { from });
-      const applyNext = (head: number) =>
-        this.db
-          .transaction(() => {
-            lock.renew();
-            log.applyNext(head);
-          })
-          .immediate();
+      const applyNext = (head: number) => lock.hold(() => log.applyNext(head));
       // The bulk of the log (or what was appended while it was built in two parts), a batch per
       // transaction, up to the head as it moves.
       for (;;) {
@@ -163,12 +160,7 @@ export class SqliteReplay implements ReadModelReplay {
           total: this.store.headPositionSync(),
           stage: `indexing: ${index}`,
         });
-        this.db
-          .transaction(() => {
-            lock.renew();
-            create();
-          })
-          .immediate();
+        lock.hold(create);
       });
       // Appended while the indexes were made: applied to them row by row, outside the switch.
       while (this.store.headPositionSync() - log.position > this.batchSize) {
@@ -176,20 +168,17 @@ export class SqliteReplay implements ReadModelReplay {
       }
       // The rest and the switch, under the write lock: nothing is appended meanwhile.
       const oldSuffix = suffix.replace(SHADOW_INFIX, OLD_INFIX);
-      this.db
-        .transaction(() => {
-          lock.renew();
-          const head = this.store.headPositionSync();
-          while (log.position < head) log.applyNext(head);
-          live.forEach((projection, i) => {
-            projection.tables.forEach((table, j) => {
-              this.db.exec(`ALTER TABLE ${table} RENAME TO ${table}${oldSuffix}`);
-              this.db.exec(`ALTER TABLE ${shadow[i].tables[j]} RENAME TO ${table}`);
-            });
-            checkpoints.set(projection.name, head);
+      lock.hold(() => {
+        const head = this.store.headPositionSync();
+        while (log.position < head) log.applyNext(head);
+        live.forEach((projection, i) => {
+          projection.tables.forEach((table, j) => {
+            this.db.exec(`ALTER TABLE ${table} RENAME TO ${table}${oldSuffix}`);
+            this.db.exec(`ALTER TABLE ${shadow[i].tables[j]} RENAME TO ${table}`);
           });
-        })
-        .immediate();
+          checkpoints.set(projection.name, head);
+        });
+      });
       const position = log.position;
       onProgress({ applied: position, total: position });
       const switched = Date.now();
@@ -238,10 +227,7 @@ export class SqliteReplay implements ReadModelReplay {
     });
     try {
       const own = new LogCursor(pages, shadow, this.batchSize, { partition: { of: 2, index: 0 } });
-      const applyNext = this.db.transaction(() => {
-        lock.renew();
-        own.applyNext(until);
-      });
+      const applyNext = () => lock.hold(() => own.applyNext(until));
       const report = () =>
         onProgress({
           applied: Math.floor((own.position + other.progress.position) / 2),
@@ -249,15 +235,14 @@ export class SqliteReplay implements ReadModelReplay {
         });
       while (own.position < until) {
         if (other.progress.failure) throw other.progress.failure;
-        applyNext.immediate();
+        applyNext();
         report();
         // Lets the worker's progress reports in.
         await setImmediate();
       }
-      const renew = this.db.transaction(() => lock.renew());
       for (let finished = false; !finished;) {
         finished = await Promise.race([other.done.then(() => true), delay(WAIT_REPORT_MS, false)]);
-        renew.immediate();
+        lock.hold(() => undefined); // renews the lease
         report();
       }
       onProgress({ applied: until, total: until, stage: "copying in the second thread's half" });
@@ -295,13 +280,13 @@ export class SqliteReplay implements ReadModelReplay {
              SELECT ${columns} FROM replay_scratch.${table} WHERE rowid > ? AND rowid <= ?
              ORDER BY rowid`,
           );
-          const chunk = this.db.transaction((after: number) => {
-            lock.renew();
-            const last = boundary.get(after) ?? Number.MAX_SAFE_INTEGER;
-            copy.run(after, last);
-            return last;
-          });
-          for (let after = 0; after < Number.MAX_SAFE_INTEGER;) after = chunk.immediate(after);
+          const chunk = (after: number) =>
+            lock.hold(() => {
+              const last = boundary.get(after) ?? Number.MAX_SAFE_INTEGER;
+              copy.run(after, last);
+              return last;
+            });
+          for (let after = 0; after < Number.MAX_SAFE_INTEGER;) after = chunk(after);
         });
       });
     } finally {
@@ -458,12 +443,19 @@ export class SqliteReplay implements ReadModelReplay {
       })
       .immediate();
     const renew = this.db.prepare('UPDATE read_model_replay SET until = ? WHERE owner = ?');
+    const extend = () => {
+      if (renew.run(Date.now() + LOCK_LEASE_MS, owner).changes === 0) {
+        throw new Error('Replay stopped: another replay took its lock over (it ran too slowly)');
+      }
+    };
     return {
-      renew: () => {
-        if (renew.run(Date.now() + LOCK_LEASE_MS, owner).changes === 0) {
-          throw new Error('Replay stopped: another replay took its lock over (it ran too slowly)');
-        }
-      },
+      hold: (work) =>
+        this.db
+          .transaction(() => {
+            extend();
+            return work();
+          })
+          .immediate(),
       release: () => {
         this.db.prepare('DELETE FROM read_model_replay WHERE owner = ?').run(owner);
       },
@@ -505,23 +497,12 @@ export class SqliteReplay implements ReadModelReplay {
         )
         .pluck()
         .all(table);
-      for (const index of indexes) {
-        this.db
-          .transaction(() => {
-            lock.renew();
-            this.db.exec(`DROP INDEX ${index}`);
-          })
-          .immediate();
-      }
+      for (const index of indexes) lock.hold(() => this.db.exec(`DROP INDEX ${index}`));
     }
     const deleteChunk = this.db.prepare(
       `DELETE FROM ${table} WHERE rowid IN (SELECT rowid FROM ${table} LIMIT ${DROP_CHUNK})`,
     );
-    const chunk = this.db.transaction(() => {
-      lock.renew();
-      return deleteChunk.run().changes;
-    });
-    while (chunk.immediate() > 0) {
+    while (lock.hold(() => deleteChunk.run().changes) > 0) {
       // until empty
     }
     this.db.exec(`DROP TABLE ${table}`);
